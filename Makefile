@@ -1,0 +1,39 @@
+# The two commands: `make book` and `make test`. Both build .venv first if it is missing or stale.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: book test lab bench lock clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	touch $@
+
+## book: execute every chapter and build the website into _build/html (a failing cell fails)
+book: $(INSTALLED)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+## test: unit tests, every chapter through nbval (quick=True), and a fresh build of the book
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+## lab: open the chapters in JupyterLab (jupytext opens the .md files as notebooks)
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab notebooks/
+
+## bench: speed and memory benchmarks, printed as a table
+bench: $(INSTALLED)
+	$(BIN)/python -m benchmarks
+
+## lock: re-resolve the pinned versions in constraints.txt from pyproject.toml
+lock:
+	rm -rf /tmp/srmlib-lock && $(PYTHON) -m venv /tmp/srmlib-lock
+	/tmp/srmlib-lock/bin/python -m pip install --quiet ".[book,test]"
+	echo '# Pinned versions for the book and tests (regenerate with `make lock`); torch is pinned in pyproject.toml.' > constraints.txt
+	/tmp/srmlib-lock/bin/python -m pip freeze --exclude srmlib --exclude torch >> constraints.txt
+
+clean:
+	rm -rf _build .pytest_cache

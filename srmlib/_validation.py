@@ -1,0 +1,107 @@
+"""Input checks shared by srmlib's public functions.
+
+Every public function validates at its boundary and raises ``ValueError`` or ``TypeError``
+naming the offending argument, so that bad input never turns into a silent NaN downstream.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+
+def as_float_tensor(x, name: str, *, ndim: int, device=None) -> torch.Tensor:
+    """Convert a numpy array, torch tensor or nested list to a finite floating tensor.
+
+    Floating torch tensors keep their dtype and device (unless ``device`` is given); everything
+    else becomes float64 on the CPU. Raises if the value is not numeric, has the wrong number of
+    dimensions, is empty, or holds NaN/inf.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+        if not (t.is_floating_point() or t.dtype in _INT_DTYPES or t.dtype == torch.bool):
+            raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {t.dtype}")
+        if not t.is_floating_point():
+            t = t.to(torch.float64)
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception as err:  # ragged lists and the like
+            raise TypeError(f"{name} must be an array of real numbers: {err}") from None
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+        dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype))
+    if device is not None:
+        t = t.to(device)
+    if t.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)})")
+    if not bool(torch.isfinite(t).all()):
+        n_bad = int((~torch.isfinite(t)).sum())
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
+    return t
+
+
+_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
+def check_real(value, name: str) -> float:
+    """Return ``value`` as a float; raise ``TypeError`` for non-real input (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def check_epsilon(epsilon) -> float:
+    """Validate the spotlight threshold: the cosine of the cone half-angle, ``-1 < epsilon <= 1``."""
+    epsilon = check_real(epsilon, "epsilon")
+    if not -1.0 < epsilon <= 1.0:
+        raise ValueError(
+            f"epsilon must satisfy -1 < epsilon <= 1 (it is the cosine of the cone half-angle), "
+            f"got {epsilon}"
+        )
+    return epsilon
+
+
+def check_int(value, name: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as an int; raise ``TypeError`` for non-integers and ``ValueError`` below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Accept Python and numpy booleans only."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
+def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+    """Return the lower-cased ``value`` if it is one of ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}, got {type(value).__name__}")
+    if value.lower() not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value.lower()
+
+
+def make_rng(seed) -> np.random.Generator:
+    """A numpy Generator from ``None``, an int seed, or an existing Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng(check_int(seed, "seed", minimum=0))

@@ -1,0 +1,557 @@
+"""The Spotlight Resonance Method (Bird, arXiv 2505.13471), exact and fast.
+
+Chapter 1 ("Spotlight Resonance from first principles") derives everything here.
+
+Conventions
+-----------
+In the plane of basis vectors ``(b_i, b_j)`` let ``u = b_i/|b_i|`` and ``v`` the unit part of
+``b_j`` orthogonal to ``u``. The spotlight probe at angle ``theta`` is
+``p(theta) = cos(theta) u + sin(theta) v``: it turns from ``b_i`` towards ``+b_j``. (The
+author's reference code turns towards ``-b_j``; its value at ``theta`` is ours at
+``2*pi - theta``.) A sample ``x`` is inside the cone when ``cos(x, p(theta)) >= epsilon``.
+
+Algorithm
+---------
+With ``(a, b)`` the in-plane coordinates of the unit vector ``x/|x|`` and
+``r = sqrt(a^2 + b^2)``, ``phi = atan2(b, a)``, the cone test is ``r cos(theta - phi) >= epsilon``:
+each sample covers one arc of angles ``[phi - alpha, phi + alpha]``, ``alpha = arccos(epsilon / r)``
+(all angles if ``r <= -epsilon``; none if ``r < epsilon``). Counting arcs with a difference array
+over the sorted angles costs ``O(n log A + A)`` per plane, instead of the ``O(n A d^2)`` of rotating
+by ``A`` matrices, and it is exact: no angle is ever approximated.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import special
+from tqdm.auto import tqdm
+
+from ._validation import (
+    as_float_tensor,
+    check_bool,
+    check_epsilon,
+    check_int,
+    check_real,
+)
+from .bases import enumerate_planes
+
+TWO_PI = 2.0 * math.pi
+
+# Elements of one (n_samples, planes-in-chunk) work array: bounds memory at a few hundred MB.
+_CHUNK_ELEMENTS = 2**22
+# Work (samples x planes) above which a progress bar is shown by default.
+_PROGRESS_WORK = 2 * 10**8
+# Basis pairs whose in-plane orthogonal part is shorter than this span no plane.
+_DEGENERATE_SINE = 1e-6
+
+
+@dataclass(frozen=True)
+class SRMResult:
+    """Spotlight resonance values with the parameters that produced them.
+
+    Attributes
+    ----------
+    angles : ndarray, shape (A,)
+        Probe angles in radians, in the order of the columns of ``values``.
+    values : ndarray, shape (P, A)
+        Fraction of samples inside the cone (signed: inside minus inside the opposite cone).
+    planes : ndarray of int, shape (P, 2)
+        Basis index pairs ``(i, j)`` in the row order of ``values``.
+    epsilon : float
+        Cosine of the cone half-angle.
+    signed : bool
+        Whether this is signed SRM.
+    pairs : str
+        ``"comb"``, ``"perm"``, or ``"custom"`` for an explicit list of planes.
+    n_samples : int
+        Samples counted in the fractions (non-zero rows).
+    n_excluded : int
+        Zero rows left out (they have no direction).
+    n_dims : int
+        Dimension of the activations, which sets the isotropic baseline.
+    basis_size : int
+        Number of basis vectors ``k``.
+    seed : int or None
+        Seed passed for drawing a random subset of planes.
+    """
+
+    angles: np.ndarray
+    values: np.ndarray
+    planes: np.ndarray
+    epsilon: float
+    signed: bool
+    pairs: str
+    n_samples: int
+    n_excluded: int
+    n_dims: int
+    basis_size: int
+    seed: int | None = None
+
+    @property
+    def cone_half_angle(self) -> float:
+        """Half-angle of the spotlight cone, ``arccos(epsilon)``, in radians."""
+        return math.acos(self.epsilon)
+
+    @property
+    def isotropic_baseline(self) -> float:
+        """The value SRM takes for directions uniform on the sphere (0 for signed SRM)."""
+        if self.signed:
+            return 0.0
+        return float(isotropic_expectation(self.n_dims, self.epsilon))
+
+    def resonance_ratio(self) -> np.ndarray:
+        """``values / isotropic_baseline``, shape ``(P, A)``: 1 means "as isotropic data would be"."""
+        if self.signed:
+            raise ValueError("resonance_ratio is defined for unsigned SRM; the signed baseline is 0")
+        baseline = self.isotropic_baseline
+        if baseline == 0.0:
+            raise ValueError(
+                f"the isotropic baseline is 0 at epsilon={self.epsilon} in {self.n_dims} dimensions; "
+                "choose a smaller epsilon to form a ratio"
+            )
+        return self.values / baseline
+
+    def mean(self) -> np.ndarray:
+        """Mean over planes, shape ``(A,)``."""
+        return self.values.mean(axis=0)
+
+    def std(self) -> np.ndarray:
+        """Standard deviation over planes, shape ``(A,)``."""
+        return self.values.std(axis=0)
+
+    def plane(self, i: int, j: int) -> np.ndarray:
+        """Values for the plane ``(i, j)``, shape ``(A,)``."""
+        return self.values[_plane_row(self.planes, i, j)]
+
+
+@dataclass(frozen=True)
+class PPPMResult:
+    """In-plane projections of the samples lying within ``arccos(epsilon)`` of each plane.
+
+    Attributes
+    ----------
+    coords : ndarray, shape (m, 2)
+        Coordinates ``(x . u, x . v)`` of the raw (unnormalised) activations in each plane's
+        ``(u, v)`` frame.
+    plane_index : ndarray of int, shape (m,)
+        Row of ``planes`` each projection belongs to.
+    sample_index : ndarray of int, shape (m,)
+        Row of the input activations each projection comes from.
+    plane_cosine : ndarray, shape (m,)
+        Cosine of the angle between each sample and its plane (``>= epsilon``).
+    planes : ndarray of int, shape (P, 2)
+        Basis index pairs.
+    epsilon : float
+        Threshold on ``plane_cosine``.
+    n_samples, n_excluded : int
+        Non-zero rows considered, and zero rows left out.
+    """
+
+    coords: np.ndarray
+    plane_index: np.ndarray
+    sample_index: np.ndarray
+    plane_cosine: np.ndarray
+    planes: np.ndarray
+    epsilon: float
+    n_samples: int
+    n_excluded: int
+
+    def in_plane(self, i: int, j: int) -> np.ndarray:
+        """Coordinates of the projections into the plane ``(i, j)``, shape ``(m_ij, 2)``."""
+        return self.coords[self.plane_index == _plane_row(self.planes, i, j)]
+
+
+def spotlight_resonance(
+    activations,
+    basis=None,
+    *,
+    epsilon: float = 0.9,
+    resolution: int = 360,
+    angles=None,
+    pairs: str = "comb",
+    signed: bool = False,
+    max_planes: int | None = None,
+    seed: int | None = None,
+    planes=None,
+    progress: bool | None = None,
+    device=None,
+) -> SRMResult:
+    """Spotlight resonance of ``activations`` in every plane of a privileged ``basis``.
+
+    For each plane ``(b_i, b_j)`` and each probe angle ``theta``, the fraction of samples whose
+    direction lies within the cone ``cos(x, p(theta)) >= epsilon`` around the probe
+    ``p(theta) = cos(theta) u + sin(theta) v`` (see the module docstring for ``u``, ``v``).
+
+    Parameters
+    ----------
+    activations : array_like or torch.Tensor, shape (n, d)
+        One sample per row. Zero rows have no direction: they are left out of the fractions,
+        counted in ``n_excluded``, and a warning says how many.
+    basis : array_like, shape (k, d), optional
+        Privileged basis vectors, one per row; any lengths, need not be orthogonal, ``k > d``
+        allowed. Default: the standard (neuron) basis.
+    epsilon : float
+        Cosine of the cone half-angle, ``-1 < epsilon <= 1``.
+    resolution : int
+        Number of probe angles, evenly spaced on ``[0, 2*pi)`` (endpoint excluded).
+    angles : array_like, shape (A,), optional
+        Explicit probe angles in radians; overrides ``resolution``.
+    pairs : {"comb", "perm"}
+        Unordered planes ``i < j`` or all ordered pairs ``i != j``.
+    signed : bool
+        Signed SRM: a sample counts +1 inside the cone and -1 inside the opposite cone, so
+        ``signed(theta) = SRM(theta) - SRM(theta + pi)``.
+    max_planes : int, optional
+        Evaluate a random subset of this many planes, drawn with ``seed``.
+    seed : int, optional
+        Seed for the subset of planes.
+    planes : array_like of int, shape (P, 2), optional
+        Explicit ``(i, j)`` basis index pairs; overrides ``pairs`` and ``max_planes``.
+    progress : bool, optional
+        Show a progress bar over planes; by default only for large workloads.
+    device : str or torch.device, optional
+        Where to compute. Default: the device of ``activations`` if it is a tensor, else CPU.
+
+    Returns
+    -------
+    SRMResult
+        ``values`` of shape ``(P, A)`` with the angles, planes and parameters.
+
+    Examples
+    --------
+    >>> import numpy as np, srmlib
+    >>> x = np.maximum(np.random.default_rng(0).standard_normal((1000, 4)), 0)
+    >>> res = srmlib.spotlight_resonance(x, epsilon=0.9, resolution=8)
+    >>> res.values.shape
+    (6, 8)
+    """
+    epsilon = check_epsilon(epsilon)
+    signed = check_bool(signed, "signed")
+    angle_values = _check_angles(angles, resolution)
+    problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
+
+    x_dtype = problem.projections.dtype
+    order = np.argsort(np.mod(angle_values, TWO_PI), kind="stable")
+    sorted_angles = torch.as_tensor(np.mod(angle_values, TWO_PI)[order], dtype=x_dtype,
+                                    device=problem.projections.device)
+    extended = torch.cat([sorted_angles, sorted_angles + TWO_PI])
+
+    n_planes, n_angles = len(problem.planes), len(angle_values)
+    counts = np.empty((n_planes, n_angles), dtype=np.int64)
+    bar = _progress_bar(progress, problem, "spotlight resonance")
+    for start, stop, a, b in _plane_chunks(problem):
+        chunk_counts = _count_chunk(a, b, epsilon, signed, extended, n_angles)
+        counts[start:stop] = chunk_counts.cpu().numpy()
+        bar.update(stop - start)
+    bar.close()
+
+    values = np.empty((n_planes, n_angles), dtype=np.float64)
+    values[:, order] = counts / problem.n_samples
+    return SRMResult(
+        angles=angle_values,
+        values=values,
+        planes=problem.planes,
+        epsilon=epsilon,
+        signed=signed,
+        pairs=problem.pairs,
+        n_samples=problem.n_samples,
+        n_excluded=problem.n_excluded,
+        n_dims=problem.n_dims,
+        basis_size=problem.basis_size,
+        seed=seed,
+    )
+
+
+def pppm(
+    activations,
+    basis=None,
+    *,
+    epsilon: float = 0.9,
+    pairs: str = "comb",
+    max_planes: int | None = None,
+    seed: int | None = None,
+    planes=None,
+    device=None,
+) -> PPPMResult:
+    """Privileged Plane Projective Method: project the samples near each plane into it.
+
+    A sample ``x`` is kept for the plane ``(b_i, b_j)`` when the cosine of its angle to the plane,
+    ``|proj(x)| / |x|``, is at least ``epsilon`` (within ``arccos(epsilon)`` of the plane); its
+    coordinates ``(x . u, x . v)`` in the plane's ``(u, v)`` frame are returned. This is SRM's
+    zero-width limit: the full in-plane picture instead of counts through a cone.
+
+    Parameters are those of :func:`spotlight_resonance`. The number of projections can reach
+    ``n * P``; use ``planes`` or ``max_planes`` to keep it small.
+
+    Returns
+    -------
+    PPPMResult
+    """
+    epsilon = check_epsilon(epsilon)
+    problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
+    pieces = []
+    for start, _, a, b in _plane_chunks(problem):
+        cosine = torch.sqrt(a * a + b * b)
+        sample, plane = torch.nonzero(cosine >= epsilon, as_tuple=True)
+        norm = problem.norms[sample]
+        pieces.append((
+            torch.stack([a[sample, plane] * norm, b[sample, plane] * norm], dim=1),
+            plane + start,
+            problem.valid_rows[sample],
+            cosine[sample, plane],
+        ))
+    coords, plane_index, sample_index, plane_cosine = (
+        torch.cat(parts).cpu().numpy() for parts in zip(*pieces)
+    )
+    return PPPMResult(
+        coords=coords.astype(np.float64),
+        plane_index=plane_index,
+        sample_index=sample_index,
+        plane_cosine=plane_cosine.astype(np.float64),
+        planes=problem.planes,
+        epsilon=epsilon,
+        n_samples=problem.n_samples,
+        n_excluded=problem.n_excluded,
+    )
+
+
+def isotropic_expectation(n_dims: int, epsilon):
+    """SRM value for directions drawn uniformly on the sphere in ``n_dims`` dimensions.
+
+    The fraction of the sphere inside a cone of half-angle ``arccos(epsilon)``:
+    ``0.5 * I_{1-epsilon^2}((n_dims-1)/2, 1/2)`` for ``epsilon >= 0`` (``I`` the regularised
+    incomplete beta function) and one minus the value at ``-epsilon`` for ``epsilon < 0``.
+
+    Parameters
+    ----------
+    n_dims : int
+        Dimension ``d >= 2``.
+    epsilon : float or array_like
+        Cosine(s) of the cone half-angle, in ``[-1, 1]``.
+
+    Returns
+    -------
+    float or ndarray
+        Same shape as ``epsilon``.
+
+    Examples
+    --------
+    >>> round(float(isotropic_expectation(2, 0.0)), 6)   # a half-circle of the circle
+    0.5
+    """
+    n_dims = check_int(n_dims, "n_dims", minimum=2)
+    eps = np.asarray(epsilon, dtype=np.float64)
+    if not np.all(np.isfinite(eps)) or np.any(np.abs(eps) > 1):
+        raise ValueError(f"epsilon must lie in [-1, 1], got {epsilon}")
+    cap = 0.5 * special.betainc((n_dims - 1) / 2.0, 0.5, 1.0 - eps**2)
+    value = np.where(eps >= 0, cap, 1.0 - cap)
+    return float(value) if value.ndim == 0 else value
+
+
+def epsilon_for_isotropic_fraction(n_dims: int, fraction: float) -> float:
+    """The ``epsilon`` at which isotropic data fill ``fraction`` of the spotlight, in ``n_dims``.
+
+    The inverse of :func:`isotropic_expectation` in ``epsilon``: a way to choose a resolution
+    that means the same thing in every dimension (for instance 1% of random directions).
+    """
+    n_dims = check_int(n_dims, "n_dims", minimum=2)
+    fraction = check_real(fraction, "fraction")
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    tail = min(fraction, 1.0 - fraction)
+    eps = math.sqrt(max(0.0, 1.0 - special.betaincinv((n_dims - 1) / 2.0, 0.5, 2.0 * tail)))
+    return eps if fraction <= 0.5 else -eps
+
+
+# --------------------------------------------------------------------------- internals
+
+
+@dataclass(frozen=True)
+class _Problem:
+    projections: torch.Tensor  # (n_valid, k): unit samples on unit basis vectors
+    gram: torch.Tensor  # (k, k): cosines between basis vectors
+    norms: torch.Tensor  # (n_valid,): sample lengths
+    valid_rows: torch.Tensor  # (n_valid,): row of each kept sample in the input
+    planes: np.ndarray  # (P, 2)
+    pairs: str
+    n_excluded: int
+    n_dims: int
+    basis_size: int
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.projections.shape[0])
+
+
+def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> _Problem:
+    x = as_float_tensor(activations, "activations", ndim=2, device=device)
+    n_dims = x.shape[1]
+    if basis is None:
+        if n_dims < 2:
+            raise ValueError("activations need at least 2 columns (dimensions) to span a plane")
+        unit_basis = torch.eye(n_dims, dtype=x.dtype, device=x.device)
+    else:
+        bt = as_float_tensor(basis, "basis", ndim=2, device=x.device).to(x.dtype)
+        if bt.shape[1] != n_dims:
+            raise ValueError(
+                f"basis has vectors of dimension {bt.shape[1]} but activations have {n_dims} "
+                "columns; basis must have shape (n_vectors, n_dims)"
+            )
+        if bt.shape[0] < 2:
+            raise ValueError(f"basis needs at least 2 vectors to span a plane, got {bt.shape[0]}")
+        basis_norms = bt.norm(dim=1)
+        zero = torch.nonzero(basis_norms == 0).flatten().tolist()
+        if zero:
+            raise ValueError(f"basis vectors {zero} have zero length and no direction")
+        unit_basis = bt / basis_norms[:, None]
+    basis_size = unit_basis.shape[0]
+
+    if planes is None:
+        plane_array = enumerate_planes(basis_size, pairs, max_planes, seed)
+        pairs = pairs.lower()
+    else:
+        plane_array = _check_planes(planes, basis_size)
+        pairs = "custom"
+
+    gram = unit_basis @ unit_basis.T
+    cos = gram[plane_array[:, 0], plane_array[:, 1]].cpu().numpy()
+    degenerate = np.flatnonzero(np.sqrt(np.clip(1.0 - cos**2, 0.0, None)) < _DEGENERATE_SINE)
+    if degenerate.size:
+        i, j = plane_array[degenerate[0]]
+        kind = "parallel" if cos[degenerate[0]] > 0 else "antiparallel"
+        raise ValueError(
+            f"basis vectors {i} and {j} are {kind} (cosine {cos[degenerate[0]]:+.12f}), so they "
+            f"span no plane; {degenerate.size} plane(s) are degenerate. Remove duplicate basis "
+            "vectors or pass explicit planes="
+        )
+
+    norms = x.norm(dim=1)
+    nonzero = norms > 0
+    n_excluded = int((~nonzero).sum())
+    if n_excluded == x.shape[0]:
+        raise ValueError("activations: every row is the zero vector, so no sample has a direction")
+    if n_excluded:
+        warnings.warn(
+            f"{n_excluded} of {x.shape[0]} activation rows are zero vectors with no direction; "
+            "they are left out of the fractions (see n_excluded)",
+            stacklevel=3,
+        )
+    valid_rows = torch.nonzero(nonzero).flatten()
+    x, norms = x[valid_rows], norms[valid_rows]
+    return _Problem(
+        projections=(x / norms[:, None]) @ unit_basis.T,
+        gram=gram,
+        norms=norms,
+        valid_rows=valid_rows,
+        planes=plane_array,
+        pairs=pairs,
+        n_excluded=n_excluded,
+        n_dims=n_dims,
+        basis_size=basis_size,
+    )
+
+
+def _plane_chunks(problem: _Problem):
+    """Yield ``(start, stop, a, b)``: in-plane coordinates, each ``(n_valid, stop - start)``.
+
+    ``a`` and ``b`` are the unit samples' coordinates along ``u`` and ``v`` for the planes
+    ``problem.planes[start:stop]``, computed from the projections onto the basis alone.
+    """
+    proj, n_planes = problem.projections, len(problem.planes)
+    chunk = max(1, min(n_planes, _CHUNK_ELEMENTS // max(1, proj.shape[0])))
+    index = torch.as_tensor(problem.planes, device=proj.device)
+    for start in range(0, n_planes, chunk):
+        stop = min(start + chunk, n_planes)
+        i, j = index[start:stop, 0], index[start:stop, 1]
+        a = proj[:, i]
+        b = proj[:, j]
+        cos = problem.gram[i, j]
+        if bool((cos != 0).any()):
+            # v = (b_j - cos u) / sin, so x.v = (x.b_j - cos x.u) / sin
+            b = (b - cos * a) / torch.sqrt(1.0 - cos * cos)
+        yield start, stop, a, b
+
+
+def _count_chunk(a, b, epsilon, signed, extended, n_angles) -> torch.Tensor:
+    """Samples inside the cone for each plane and sorted angle: int64 ``(planes, n_angles)``."""
+    n_planes = a.shape[1]
+    r2 = a * a + b * b
+    eps2 = epsilon * epsilon
+    if epsilon > 0:
+        full = None
+        partial = r2 >= eps2
+    else:
+        full = r2 <= eps2  # r <= -epsilon: inside for every angle
+        partial = ~full
+    flat = torch.nonzero(partial.reshape(-1)).squeeze(1)
+    a_sel, b_sel, r_sel = a.reshape(-1)[flat], b.reshape(-1)[flat], torch.sqrt(r2.reshape(-1)[flat])
+    plane = flat % n_planes
+    phi = torch.atan2(b_sel, a_sel)
+    # alpha < pi strictly for partial samples; the clamp keeps rounding from wrapping an arc twice
+    alpha = torch.arccos(torch.clamp(epsilon / r_sel, -1.0, 1.0)).clamp_max(math.pi * (1 - 1e-12))
+    counts = _arc_counts(phi - alpha, 2 * alpha, plane, n_planes, extended, n_angles)
+    if signed:
+        counts = counts - _arc_counts(phi + (math.pi - alpha), 2 * alpha, plane, n_planes,
+                                      extended, n_angles)
+    elif full is not None:
+        counts = counts + full.sum(dim=0)[:, None]
+    return counts
+
+
+def _arc_counts(lo, width, plane, n_planes, extended, n_angles) -> torch.Tensor:
+    """How many arcs ``[lo, lo + width]`` (``width < 2 pi``) contain each sorted angle.
+
+    Angles are looked up in ``extended`` (the sorted angles followed by the same plus ``2 pi``);
+    each arc adds +1 at its first angle and -1 after its last in a difference array per plane,
+    whose running sum, folded back onto one turn, is the count.
+    """
+    lo = torch.remainder(lo, TWO_PI)
+    first = torch.searchsorted(extended, lo, right=False)
+    after_last = torch.searchsorted(extended, lo + width, right=True)
+    stride = 2 * n_angles + 1
+    size = n_planes * stride
+    diff = torch.bincount(plane * stride + first, minlength=size) - torch.bincount(
+        plane * stride + after_last, minlength=size
+    )
+    running = torch.cumsum(diff.reshape(n_planes, stride), dim=1)
+    return running[:, :n_angles] + running[:, n_angles : 2 * n_angles]
+
+
+def _check_angles(angles, resolution) -> np.ndarray:
+    if angles is None:
+        resolution = check_int(resolution, "resolution", minimum=1)
+        return np.linspace(0.0, TWO_PI, resolution, endpoint=False)
+    values = as_float_tensor(angles, "angles", ndim=1).cpu().numpy().astype(np.float64)
+    return values
+
+
+def _check_planes(planes, basis_size) -> np.ndarray:
+    arr = np.asarray(planes)
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise ValueError(f"planes must have shape (n_planes, 2), got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"planes must hold integer basis indices, got dtype {arr.dtype}")
+    if arr.min() < 0 or arr.max() >= basis_size:
+        raise ValueError(f"planes must index basis vectors 0..{basis_size - 1}, got {arr.min()}..{arr.max()}")
+    same = np.flatnonzero(arr[:, 0] == arr[:, 1])
+    if same.size:
+        raise ValueError(f"planes row {same[0]} pairs basis vector {arr[same[0], 0]} with itself")
+    return arr.astype(np.int64)
+
+
+def _plane_row(planes: np.ndarray, i: int, j: int) -> int:
+    rows = np.flatnonzero((planes[:, 0] == i) & (planes[:, 1] == j))
+    if rows.size == 0:
+        raise ValueError(f"plane ({i}, {j}) is not among the evaluated planes")
+    return int(rows[0])
+
+
+def _progress_bar(progress, problem: _Problem, label: str):
+    work = problem.n_samples * len(problem.planes)
+    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    return tqdm(total=len(problem.planes), desc=label, unit="plane", disable=not show)

@@ -1,0 +1,343 @@
+"""The fast Spotlight Resonance against its slow twin, its exact identities, and its errors."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import srmlib
+from srmlib import srm as srm_module
+from tests import slow_srm
+
+
+def sample_activations(n=240, d=5, seed=0, n_zero=3):
+    """Mixed data with structure: ReLU-sparse rows, dense Gaussian rows, and a few zero rows."""
+    rng = np.random.default_rng(seed)
+    relu = np.maximum(rng.standard_normal((n // 2, d)) - 0.5, 0.0)
+    silent = ~relu.any(axis=1)
+    relu[silent] = np.abs(rng.standard_normal((silent.sum(), d)))
+    dense = rng.standard_normal((n - n // 2, d))
+    x = np.concatenate([relu, dense, np.zeros((n_zero, d))])
+    return x[rng.permutation(len(x))]
+
+
+def make_basis(kind: str, d: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if kind == "standard":
+        return np.eye(d)
+    if kind == "rotated":
+        return srmlib.random_rotation(d, seed=seed)
+    if kind == "overcomplete":
+        return rng.standard_normal((d + 3, d))
+    if kind == "skewed":  # non-orthogonal, non-unit
+        return (np.eye(d) + 0.4 * rng.standard_normal((d, d))) * rng.uniform(0.2, 5.0, (d, 1))
+    raise ValueError(kind)
+
+
+def assert_matches_slow(x, basis, res):
+    """Every count of the fast result lies within the slow reference's boundary bounds."""
+    counts = np.rint(res.values * res.n_samples).astype(np.int64)
+    assert np.allclose(counts, res.values * res.n_samples)
+    for row, (i, j) in enumerate(res.planes):
+        cos = slow_srm.cosines(x, basis, i, j, res.angles)
+        low, high = slow_srm.count_bounds(cos, res.epsilon, res.signed)
+        bad = np.flatnonzero((counts[row] < low) | (counts[row] > high))
+        assert bad.size == 0, (
+            f"plane ({i}, {j}) angle {res.angles[bad[0]]:.4f}: fast {counts[row, bad[0]]}, "
+            f"slow in [{low[bad[0]]}, {high[bad[0]]}]"
+        )
+
+
+@pytest.mark.parametrize("basis_kind", ["standard", "rotated", "overcomplete", "skewed"])
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("pairs", ["comb", "perm"])
+@pytest.mark.parametrize("epsilon", [0.6, 0.97, -0.3])
+def test_fast_srm_matches_slow_reference(basis_kind, signed, pairs, epsilon):
+    x = sample_activations()
+    basis = make_basis(basis_kind, x.shape[1])
+    with pytest.warns(UserWarning, match="zero vectors"):
+        res = srmlib.spotlight_resonance(
+            x, basis, epsilon=epsilon, resolution=24, pairs=pairs, signed=signed
+        )
+    assert res.values.shape == (len(res.planes), 24)
+    assert np.abs(res.values).sum() > 0, "degenerate test: nothing inside any cone"
+    assert_matches_slow(x, basis, res)
+
+
+def test_explicit_unsorted_angles_match_slow_reference():
+    x = sample_activations(n_zero=0)
+    basis = make_basis("skewed", x.shape[1])
+    angles = np.random.default_rng(5).uniform(-7.0, 13.0, size=31)  # unsorted, beyond one turn
+    res = srmlib.spotlight_resonance(x, basis, epsilon=0.7, angles=angles, signed=True)
+    np.testing.assert_array_equal(res.angles, angles)
+    assert_matches_slow(x, basis, res)
+
+
+def test_probe_closed_form_equals_matrix_exponential():
+    basis = make_basis("skewed", 6)
+    u, v = slow_srm.plane_frame(basis, 2, 4)
+    angles = np.linspace(0, 2 * np.pi, 17)
+    closed = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+    np.testing.assert_allclose(slow_srm.probes(basis, 2, 4, angles), closed, atol=1e-12)
+
+
+def test_chunking_does_not_change_values(monkeypatch):
+    x = sample_activations(n=400, d=7, n_zero=0)
+    whole = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=36, pairs="perm")
+    monkeypatch.setattr(srm_module, "_CHUNK_ELEMENTS", 3 * 400)  # three planes per chunk
+    chunked = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=36, pairs="perm")
+    np.testing.assert_array_equal(whole.values, chunked.values)
+
+
+# --------------------------------------------------------------------------- exact identities
+
+
+@pytest.mark.parametrize("epsilon", [0.8, 0.2, -0.4])
+def test_signed_is_difference_with_opposite_probe(epsilon):
+    x = sample_activations(n_zero=0)
+    basis = make_basis("overcomplete", x.shape[1])
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    signed = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, angles=angles, signed=True)
+    here = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, angles=angles)
+    opposite = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, angles=angles + np.pi)
+    np.testing.assert_allclose(signed.values, here.values - opposite.values, atol=1e-15)
+    assert np.abs(signed.values).max() > 0
+
+
+def test_perm_plane_ji_is_plane_ij_mirrored_for_orthonormal_basis():
+    x = sample_activations(n_zero=0)
+    basis = make_basis("rotated", x.shape[1])
+    n_angles = 48  # a multiple of 4 puts pi/2 - theta on the grid
+    res = srmlib.spotlight_resonance(x, basis, epsilon=0.6, resolution=n_angles, pairs="perm")
+    mirror = (n_angles // 4 - np.arange(n_angles)) % n_angles  # index of pi/2 - theta
+    for i, j in res.planes:
+        np.testing.assert_array_equal(res.plane(j, i), res.plane(i, j)[mirror])
+
+
+def test_comb_rows_are_the_perm_rows_with_i_less_than_j():
+    x = sample_activations(n_zero=0)
+    comb = srmlib.spotlight_resonance(x, epsilon=0.7, resolution=20, pairs="comb")
+    perm = srmlib.spotlight_resonance(x, epsilon=0.7, resolution=20, pairs="perm")
+    assert len(perm.planes) == 2 * len(comb.planes)
+    for i, j in comb.planes:
+        np.testing.assert_array_equal(comb.plane(i, j), perm.plane(i, j))
+
+
+@pytest.mark.parametrize("d, epsilon", [(3, 0.5), (6, 0.75), (10, -0.2)])
+def test_uniform_directions_converge_to_isotropic_expectation(d, epsilon):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((100_000, d))
+    res = srmlib.spotlight_resonance(x, epsilon=epsilon, resolution=12)
+    p = srmlib.isotropic_expectation(d, epsilon)
+    sigma = math.sqrt(p * (1 - p) / res.n_samples)
+    assert np.abs(res.values - p).max() < 5 * sigma
+    assert abs(res.values.mean() - p) < 2 * sigma
+    np.testing.assert_allclose(res.resonance_ratio(), res.values / p)
+
+
+def test_rotating_data_and_basis_together_changes_nothing():
+    x = sample_activations(n_zero=0)
+    basis = make_basis("overcomplete", x.shape[1])
+    rotation = srmlib.random_rotation(x.shape[1], seed=3)
+    before = srmlib.spotlight_resonance(x, basis, epsilon=0.6, resolution=30, signed=True)
+    after = srmlib.spotlight_resonance(x @ rotation.T, basis @ rotation.T, epsilon=0.6,
+                                       resolution=30, signed=True)
+    np.testing.assert_allclose(before.values, after.values, atol=1.5 / before.n_samples)
+
+
+def test_lengths_of_samples_and_basis_vectors_do_not_matter():
+    x = sample_activations(n_zero=0)
+    rng = np.random.default_rng(2)
+    basis = make_basis("skewed", x.shape[1])
+    plain = srmlib.spotlight_resonance(x, basis, epsilon=0.6, resolution=30)
+    scaled = srmlib.spotlight_resonance(x * rng.uniform(0.1, 10, (len(x), 1)),
+                                        basis * rng.uniform(0.1, 10, (len(basis), 1)),
+                                        epsilon=0.6, resolution=30)
+    np.testing.assert_allclose(plain.values, scaled.values, atol=1.5 / plain.n_samples)
+
+
+def test_the_rotation_of_the_basis_matters():
+    """Sensitivity: sparse ReLU data crowd around the neurons, not around rotated directions."""
+    x = np.maximum(np.random.default_rng(0).standard_normal((3000, 8)) - 0.8, 0)
+    x = x[x.any(axis=1)]
+    neurons = srmlib.spotlight_resonance(x, epsilon=0.9, resolution=36)
+    rotated = srmlib.spotlight_resonance(x, srmlib.random_rotation(8, seed=0), epsilon=0.9,
+                                         resolution=36)
+    at_basis_vector = 0  # theta = 0 points the spotlight at b_i
+    assert neurons.values[:, at_basis_vector].mean() > 10 * rotated.values[:, at_basis_vector].mean()
+
+
+# --------------------------------------------------------------------------- inputs and outputs
+
+
+def test_zero_rows_are_excluded_and_reported():
+    x = sample_activations(n_zero=4)
+    with pytest.warns(UserWarning, match="4 of .* zero vectors"):
+        res = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+    clean = srmlib.spotlight_resonance(x[np.linalg.norm(x, axis=1) > 0], epsilon=0.5,
+                                       resolution=12)
+    assert (res.n_excluded, res.n_samples) == (4, len(x) - 4)
+    np.testing.assert_array_equal(res.values, clean.values)
+
+
+def test_torch_and_float32_inputs():
+    x = sample_activations(n_zero=0)
+    reference = srmlib.spotlight_resonance(x, epsilon=0.6, resolution=24)
+    from_torch = srmlib.spotlight_resonance(torch.from_numpy(x), epsilon=0.6, resolution=24)
+    np.testing.assert_array_equal(reference.values, from_torch.values)
+    single = srmlib.spotlight_resonance(torch.from_numpy(x).float(), epsilon=0.6, resolution=24)
+    assert np.abs(single.values - reference.values).max() <= 2 / reference.n_samples
+    assert isinstance(single.values, np.ndarray)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu():
+    x = sample_activations(n=4000, d=16, n_zero=0)
+    cpu = srmlib.spotlight_resonance(x, epsilon=0.4, resolution=90, signed=True)
+    gpu = srmlib.spotlight_resonance(torch.from_numpy(x).cuda(), epsilon=0.4, resolution=90,
+                                     signed=True)
+    assert np.abs(gpu.values - cpu.values).max() <= 2 / cpu.n_samples
+
+
+def test_max_planes_is_a_reproducible_subset():
+    x = sample_activations(n_zero=0)
+    full = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12, pairs="perm")
+    a = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12, pairs="perm", max_planes=7, seed=4)
+    b = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12, pairs="perm", max_planes=7, seed=4)
+    c = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12, pairs="perm", max_planes=7, seed=5)
+    np.testing.assert_array_equal(a.planes, b.planes)
+    assert len(a.planes) == 7 and not np.array_equal(a.planes, c.planes)
+    for i, j in a.planes:
+        np.testing.assert_array_equal(a.plane(i, j), full.plane(i, j))
+
+
+def test_explicit_planes_and_result_parameters():
+    x = sample_activations(n_zero=0)
+    res = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=10, planes=[(3, 1), (0, 4)])
+    assert res.pairs == "custom" and res.planes.tolist() == [[3, 1], [0, 4]]
+    assert res.cone_half_angle == pytest.approx(math.acos(0.5))
+    assert res.isotropic_baseline == pytest.approx(srmlib.isotropic_expectation(5, 0.5))
+    np.testing.assert_allclose(res.angles, np.arange(10) * 2 * np.pi / 10)
+    with pytest.raises(ValueError, match=r"plane \(1, 3\)"):
+        res.plane(1, 3)
+
+
+def test_mean_and_std_over_planes():
+    res = srmlib.spotlight_resonance(sample_activations(n_zero=0), epsilon=0.6, resolution=8)
+    np.testing.assert_allclose(res.mean(), res.values.mean(axis=0))
+    np.testing.assert_allclose(res.std(), res.values.std(axis=0))
+
+
+BAD_INPUTS = [
+    ({"activations": np.array([[1.0, np.nan], [0.0, 1.0]])}, ValueError, "activations.*NaN"),
+    ({"activations": np.array([[1.0, np.inf], [0.0, 1.0]])}, ValueError, "activations.*infinite"),
+    ({"activations": np.ones(5)}, ValueError, "activations must be 2-dimensional"),
+    ({"activations": np.ones((0, 3))}, ValueError, "activations is empty"),
+    ({"activations": np.zeros((4, 3))}, ValueError, "activations: every row"),
+    ({"activations": np.array([["a", "b"]])}, TypeError, "activations"),
+    ({"activations": np.ones((4, 1))}, ValueError, "at least 2 columns"),
+    ({"basis": np.eye(4)}, ValueError, "basis has vectors of dimension 4"),
+    ({"basis": np.ones((1, 3))}, ValueError, "basis needs at least 2 vectors"),
+    ({"basis": np.array([[1.0, 0, 0], [0, 0, 0], [0, 1, 0]])}, ValueError, r"basis vectors \[1\] have zero length"),
+    ({"basis": np.array([[1.0, 0, 0], [0, 1, 0], [2, 0, 0]])}, ValueError, "basis vectors 0 and 2 are parallel"),
+    ({"basis": np.array([[1.0, 0, 0], [0, 1, 0], [0, -3, 0]])}, ValueError, "basis vectors 1 and 2 are antiparallel"),
+    ({"epsilon": 1.5}, ValueError, "epsilon must satisfy"),
+    ({"epsilon": -1.0}, ValueError, "epsilon must satisfy"),
+    ({"epsilon": float("nan")}, ValueError, "epsilon must be finite"),
+    ({"epsilon": "0.9"}, TypeError, "epsilon must be a real number"),
+    ({"resolution": 0}, ValueError, "resolution must be at least 1"),
+    ({"resolution": 3.5}, TypeError, "resolution must be an integer"),
+    ({"angles": np.ones((2, 2))}, ValueError, "angles must be 1-dimensional"),
+    ({"angles": [0.0, np.nan]}, ValueError, "angles contains"),
+    ({"pairs": "both"}, ValueError, "pairs must be one of"),
+    ({"signed": "yes"}, TypeError, "signed must be True or False"),
+    ({"max_planes": 0}, ValueError, "max_planes must be at least 1"),
+    ({"planes": [(0, 0)]}, ValueError, "pairs basis vector 0 with itself"),
+    ({"planes": [(0, 7)]}, ValueError, "planes must index basis vectors"),
+    ({"planes": [0, 1]}, ValueError, r"planes must have shape \(n_planes, 2\)"),
+]
+
+
+@pytest.mark.parametrize("change, error, message", BAD_INPUTS)
+def test_bad_input_raises_a_clear_error(change, error, message):
+    kwargs = {"activations": np.random.default_rng(0).standard_normal((20, 3))} | change
+    with pytest.raises(error, match=message):
+        srmlib.spotlight_resonance(**kwargs)
+
+
+def test_pppm_rejects_bad_epsilon_and_shapes():
+    with pytest.raises(ValueError, match="epsilon"):
+        srmlib.pppm(np.ones((3, 3)), epsilon=2.0)
+    with pytest.raises(ValueError, match="basis has vectors"):
+        srmlib.pppm(np.ones((3, 3)), np.eye(2))
+
+
+# --------------------------------------------------------------------------- PPPM
+
+
+@pytest.mark.parametrize("basis_kind", ["standard", "skewed", "overcomplete"])
+def test_pppm_matches_direct_projection(basis_kind):
+    x = sample_activations(n_zero=2)
+    basis = make_basis(basis_kind, x.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = srmlib.pppm(x, basis, epsilon=0.8)
+    assert len(res.coords) > 0
+    for row, (i, j) in enumerate(res.planes):
+        u, v = slow_srm.plane_frame(basis, i, j)
+        inplane = np.stack([x @ u, x @ v], axis=1)
+        norms = np.linalg.norm(x, axis=1)
+        cosine = np.divide(np.linalg.norm(inplane, axis=1), norms, out=np.zeros(len(x)),
+                           where=norms > 0)
+        expected = np.flatnonzero((cosine >= 0.8) & (norms > 0))
+        got = res.sample_index[res.plane_index == row]
+        np.testing.assert_array_equal(np.sort(got), expected)
+        order = np.argsort(got)
+        np.testing.assert_allclose(res.in_plane(i, j)[order], inplane[expected], atol=1e-12)
+        np.testing.assert_allclose(res.plane_cosine[res.plane_index == row][order],
+                                   cosine[expected], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- isotropic baseline
+
+
+def test_isotropic_expectation_closed_forms():
+    eps = np.linspace(-1, 1, 41)
+    np.testing.assert_allclose(srmlib.isotropic_expectation(2, eps), np.arccos(eps) / np.pi,
+                               atol=1e-12)
+    # Archimedes: on the 2-sphere a cap's area is proportional to its height
+    np.testing.assert_allclose(srmlib.isotropic_expectation(3, eps), (1 - eps) / 2, atol=1e-12)
+
+
+def test_isotropic_expectation_against_monte_carlo():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400_000, 12))
+    cos = x[:, 0] / np.linalg.norm(x, axis=1)
+    for eps in (-0.5, 0.1, 0.4):
+        p = srmlib.isotropic_expectation(12, eps)
+        assert abs((cos >= eps).mean() - p) < 5 * math.sqrt(p * (1 - p) / len(x))
+
+
+@pytest.mark.parametrize("d", [2, 3, 16, 256])
+@pytest.mark.parametrize("fraction", [0.001, 0.05, 0.5, 0.8])
+def test_epsilon_for_isotropic_fraction_inverts_the_expectation(d, fraction):
+    eps = srmlib.epsilon_for_isotropic_fraction(d, fraction)
+    assert srmlib.isotropic_expectation(d, eps) == pytest.approx(fraction, rel=1e-9)
+
+
+def test_isotropic_helpers_reject_bad_input():
+    with pytest.raises(ValueError, match="n_dims must be at least 2"):
+        srmlib.isotropic_expectation(1, 0.5)
+    with pytest.raises(ValueError, match="epsilon must lie in"):
+        srmlib.isotropic_expectation(4, 1.2)
+    with pytest.raises(ValueError, match="fraction must lie strictly"):
+        srmlib.epsilon_for_isotropic_fraction(4, 1.0)
+    with pytest.raises(ValueError, match="isotropic baseline is 0"):
+        srmlib.spotlight_resonance(np.eye(3), epsilon=1.0, resolution=4).resonance_ratio()
+    with pytest.raises(ValueError, match="unsigned"):
+        srmlib.spotlight_resonance(np.eye(3), epsilon=0.5, resolution=4,
+                                   signed=True).resonance_ratio()
