@@ -15,8 +15,8 @@ import torch
 def as_float_tensor(x, name: str, *, ndim: int, device=None) -> torch.Tensor:
     """Convert a numpy array, torch tensor or nested list to a finite floating tensor.
 
-    Floating torch tensors keep their dtype and device (unless ``device`` is given); everything
-    else becomes float64 on the CPU. Raises if the value is not numeric, has the wrong number of
+    float32/float64 torch tensors keep their dtype and device (unless ``device`` is given), half
+    precision becomes float32, and everything else becomes float64 on the CPU. Raises if the value is not numeric, has the wrong number of
     dimensions, is empty, or holds NaN/inf.
     """
     if isinstance(x, torch.Tensor):
@@ -25,6 +25,8 @@ def as_float_tensor(x, name: str, *, ndim: int, device=None) -> torch.Tensor:
             raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {t.dtype}")
         if not t.is_floating_point():
             t = t.to(torch.float64)
+        elif t.dtype not in (torch.float32, torch.float64):  # half precision: too coarse for angles
+            t = t.to(torch.float32)
     else:
         try:
             arr = np.asarray(x)

@@ -192,6 +192,12 @@ def test_torch_and_float32_inputs():
     single = srmlib.spotlight_resonance(torch.from_numpy(x).float(), epsilon=0.6, resolution=24)
     assert np.abs(single.values - reference.values).max() <= 2 / reference.n_samples
     assert isinstance(single.values, np.ndarray)
+    half = srmlib.spotlight_resonance(torch.from_numpy(x).half(), epsilon=0.6, resolution=24)
+    assert np.abs(half.values - reference.values).max() <= 0.05
+    with pytest.warns(UserWarning, match="zero vectors"):  # rounding zeroes some small rows
+        integers = srmlib.spotlight_resonance(np.rint(3 * x).astype(int), epsilon=0.6,
+                                              resolution=24)
+    assert integers.values.shape == reference.values.shape
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
