@@ -1,0 +1,227 @@
+"""Speed and memory of srmlib's Spotlight Resonance against the issue's bars, in one table.
+
+Run from the repository root::
+
+    make bench            # or: .venv/bin/python -m benchmarks
+
+It takes about a minute on two quiet cores (longer under load) and exits with status 1 if
+any bar is missed.
+All data are seeded (see :mod:`benchmarks.workloads`); times are ``time.perf_counter`` wall
+times, so they move with the machine's load.
+
+Workloads (ReLU-like activations ``max(z - t, 0)``, ``z`` standard normal, all-zero rows redrawn):
+
+* ``S``: d=64, n=4,000, A=100 angles, all 4,032 ordered ("perm") planes of the standard basis,
+  epsilon=0.9, float64.
+* ``L``: d=256, n=10,000, A=360 angles, all 32,640 unordered ("comb") planes of the standard
+  basis, epsilon=0.9, float64 (float32 in one informational row).
+* ``W``: the ``L`` data in a Haar-random rotated basis at epsilon=0: every (sample, plane) pair
+  needs an arc, so srmlib's filter saves nothing. srmlib's worst case.
+
+Rows:
+
+* (a) srmlib on all of ``S`` (best of several runs) against :mod:`benchmarks.reference_srm`, the
+  author's algorithm, timed on a few planes and scaled linearly to 4,032 (its cost per plane does
+  not depend on the plane). Bar: at least 10,000x faster.
+* (b) srmlib on all of ``L`` against :mod:`benchmarks.direct_srm` (all n x A inner products per
+  plane), timed on some planes and scaled to 32,640. Bar: at least 20x faster.
+* (c) srmlib on all of ``L`` in a fresh subprocess: wall time (bar: under 15 s) and peak resident
+  memory of that whole process (bar: under 2 GB = 1,907 MiB), with the increase over the peak
+  after importing srmlib and creating the data.
+* info: ``L`` in float32, and ``W`` (timed on every 16th plane and scaled to 32,640). No bars.
+
+Under the table: the fraction of (sample, plane) pairs inside the epsilon filter for each
+workload, and whether the twins agreed with srmlib on the planes they were timed on.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import srmlib
+
+from . import direct_srm, reference_srm
+from .workloads import LARGE, ROTATED_BASIS_SEED, SMALL, arc_fraction, relu_activations
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEEDUP_VS_REFERENCE = 10_000
+SPEEDUP_VS_DIRECT = 20
+TIME_LIMIT_S = 15.0
+MEMORY_LIMIT_MIB = 2e9 / 2**20  # 2 GB
+
+SRMLIB_REPEATS_SMALL = 5
+REFERENCE_PLANES = 3
+DIRECT_PLANES = 40
+LARGE_REPEATS = 2
+WORST_CASE_STRIDE = 16
+
+
+def _run_workload(*args: str) -> dict:
+    """Run :mod:`benchmarks._workload` in a fresh interpreter; return its JSON report."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks._workload", *args],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmarks._workload {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _even_rows(n_rows: int, count: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n_rows - 1, count).round().astype(int))
+
+
+def _seconds(t: float) -> str:
+    return f"{t:,.0f} s" if t >= 100 else f"{t:.2f} s"
+
+
+def _mib(kib: int) -> float:
+    return kib / 1024
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def bench_small() -> dict:
+    """Bar (a): srmlib on all of ``S`` against the reference on a few planes."""
+    x = relu_activations(SMALL["n"], SMALL["d"], SMALL["threshold"], SMALL["seed"])
+    times = []
+    for _ in range(SRMLIB_REPEATS_SMALL):
+        start = time.perf_counter()
+        result = srmlib.spotlight_resonance(
+            x, epsilon=SMALL["epsilon"], resolution=SMALL["resolution"], pairs=SMALL["pairs"],
+            progress=False,
+        )
+        times.append(time.perf_counter() - start)
+
+    rows = _even_rows(len(result.planes), REFERENCE_PLANES)
+    unit_x, basis = reference_srm.unit_samples(x), np.eye(SMALL["d"])
+    counts, ref_times = [], []
+    for i, j in result.planes[rows]:
+        start = time.perf_counter()
+        counts.append(reference_srm.plane_counts(unit_x, basis[i], basis[j], result.angles,
+                                                 SMALL["epsilon"]))
+        ref_times.append(time.perf_counter() - start)
+    # The reference turns the other way: its angle theta_k is srmlib's theta_{-k} on this grid.
+    mirrored = np.rint(result.values[rows] * result.n_samples).astype(int)
+    mirrored = mirrored[:, (-np.arange(len(result.angles))) % len(result.angles)]
+    return {
+        "srmlib_s": min(times),
+        "per_plane_s": float(np.mean(ref_times)),
+        "timed_planes": len(rows),
+        "n_planes": len(result.planes),
+        "max_diff": int(np.abs(np.stack(counts) - mirrored).max()),
+        "arc_fraction": arc_fraction(x, np.eye(SMALL["d"]), SMALL["epsilon"]),
+    }
+
+
+def bench_direct(x: np.ndarray) -> dict:
+    """The direct evaluation on a few planes of ``L`` (cost per plane independent of the plane)."""
+    planes = srmlib.enumerate_planes(LARGE["d"], LARGE["pairs"])
+    rows = _even_rows(len(planes), DIRECT_PLANES)
+    angles = np.linspace(0.0, 2 * np.pi, LARGE["resolution"], endpoint=False)
+    unit_x, basis = reference_srm.unit_samples(x), np.eye(LARGE["d"])
+    start = time.perf_counter()
+    counts = np.stack([direct_srm.plane_counts(unit_x, basis[i], basis[j], angles, LARGE["epsilon"])
+                       for i, j in planes[rows]])
+    per_plane = (time.perf_counter() - start) / len(rows)
+    check = srmlib.spotlight_resonance(x, epsilon=LARGE["epsilon"], angles=angles,
+                                       planes=planes[rows], progress=False)
+    return {
+        "per_plane_s": per_plane,
+        "timed_planes": len(rows),
+        "n_planes": len(planes),
+        "max_diff": int(np.abs(counts - np.rint(check.values * check.n_samples)).max()),
+    }
+
+
+def main() -> int:
+    started = time.perf_counter()
+    print("Running the benchmarks (about a minute)...", file=sys.stderr, flush=True)
+    large = _run_workload("--repeats", str(LARGE_REPEATS))
+    large32 = _run_workload("--dtype", "float32")
+    worst = _run_workload("--basis", "rotated", "--epsilon", "0.0",
+                          "--plane-stride", str(WORST_CASE_STRIDE))
+    small = bench_small()
+    x = relu_activations(LARGE["n"], LARGE["d"], LARGE["threshold"], LARGE["seed"])
+    direct = bench_direct(x)
+    large_fraction = arc_fraction(x, np.eye(LARGE["d"]), LARGE["epsilon"])
+    rotated = srmlib.random_rotation(LARGE["d"], seed=ROTATED_BASIS_SEED)
+    worst_fraction = arc_fraction(x, rotated, 0.0)
+
+    ref_total = small["per_plane_s"] * small["n_planes"]
+    speedup_a = ref_total / small["srmlib_s"]
+    large_s = min(large["times_s"])
+    direct_total = direct["per_plane_s"] * direct["n_planes"]
+    speedup_b = direct_total / large_s
+    peak_mib = _mib(large["peak_kib"])
+    increase_mib = _mib(large["peak_kib"] - large["baseline_peak_kib"])
+    worst_s = worst["times_s"][0] * LARGE["d"] * (LARGE["d"] - 1) / 2 / worst["n_planes"]
+
+    met = {
+        "a": speedup_a >= SPEEDUP_VS_REFERENCE,
+        "b": speedup_b >= SPEEDUP_VS_DIRECT,
+        "c_time": large_s < TIME_LIMIT_S,
+        "c_memory": peak_mib < MEMORY_LIMIT_MIB,
+    }
+    yes = {True: "yes", False: "NO"}
+    best_of_large = f"best of {len(large['times_s'])}: " + ", ".join(
+        _seconds(t) for t in large["times_s"])
+    rows = [
+        ["bar", "workload", "srmlib", "comparison", "speed-up / value", "target", "met"],
+        ["(a)", "S float64", f"{_seconds(small['srmlib_s'])} (best of {SRMLIB_REPEATS_SMALL})",
+         f"reference {small['per_plane_s']:.2f} s/plane x {small['n_planes']:,} = "
+         f"{_seconds(ref_total)} ({small['timed_planes']} timed)",
+         f"{speedup_a:,.0f}x", f">= {SPEEDUP_VS_REFERENCE:,}x", yes[met["a"]]],
+        ["(b)", "L float64", f"{_seconds(large_s)} ({best_of_large})",
+         f"direct {1e3 * direct['per_plane_s']:.1f} ms/plane x {direct['n_planes']:,} = "
+         f"{_seconds(direct_total)} ({direct['timed_planes']} timed)",
+         f"{speedup_b:,.0f}x", f">= {SPEEDUP_VS_DIRECT}x", yes[met["b"]]],
+        ["(c)", "L float64, time", f"{_seconds(large_s)}", "fresh subprocess, 2 cores",
+         f"{large_s:.2f} s", f"< {TIME_LIMIT_S:.0f} s", yes[met["c_time"]]],
+        ["(c)", "L float64, memory", f"peak RSS {peak_mib:,.0f} MiB",
+         f"imports + data {_mib(large['baseline_peak_kib']):,.0f} MiB peak "
+         f"({_mib(large['baseline_rss_kib']):,.0f} MiB RSS); srmlib +{increase_mib:,.0f} MiB",
+         f"{peak_mib:,.0f} MiB", f"< {MEMORY_LIMIT_MIB:,.0f} MiB (2 GB)",
+         yes[met["c_memory"]]],
+        ["info", "L float32", f"{_seconds(large32['times_s'][0])} (1 run)",
+         f"peak RSS {_mib(large32['peak_kib']):,.0f} MiB "
+         f"(+{_mib(large32['peak_kib'] - large32['baseline_peak_kib']):,.0f} MiB)",
+         f"{direct_total / large32['times_s'][0]:,.0f}x vs direct", "-", "-"],
+        ["info", "W float64 (worst case)",
+         f"{_seconds(worst_s)} ({_seconds(worst['times_s'][0])} on {worst['n_planes']:,} planes)",
+         f"direct {_seconds(direct_total)} (same cost for any basis, epsilon)",
+         f"{direct_total / worst_s:,.0f}x vs direct", "-", "-"],
+    ]
+    print(_table(rows))
+    print()
+    print(f"S: ReLU-like (threshold {SMALL['threshold']}), {small['arc_fraction']:.3%} of "
+          f"(sample, plane) pairs inside the epsilon={SMALL['epsilon']} filter.")
+    print(f"L: ReLU-like (threshold {LARGE['threshold']}, "
+          f"{np.count_nonzero(x) / len(x):.1f} of {LARGE['d']} neurons active per row), "
+          f"{large_fraction:.3%} of the {len(x) * direct['n_planes']:,} (sample, plane) pairs "
+          f"inside the epsilon={LARGE['epsilon']} filter "
+          f"(about {large_fraction * direct['n_planes']:.0f} planes per sample).")
+    print(f"W: {worst_fraction:.3%} of (sample, plane) pairs need an arc "
+          f"(epsilon=0, rotated basis); every {WORST_CASE_STRIDE}th plane timed.")
+    print(f"Twins on their timed planes: reference vs srmlib (mirrored angles) max count "
+          f"difference {small['max_diff']}; direct vs srmlib {direct['max_diff']}.")
+    failed = [name for name, ok in met.items() if not ok]
+    print(f"Total benchmark time {time.perf_counter() - started:.0f} s. "
+          + ("All bars met." if not failed else f"Bars NOT met: {', '.join(failed)}."))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
