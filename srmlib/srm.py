@@ -235,23 +235,18 @@ def spotlight_resonance(
     angle_values = _check_angles(angles, resolution)
     problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
 
-    x_dtype = problem.projections.dtype
-    order = np.argsort(np.mod(angle_values, TWO_PI), kind="stable")
-    sorted_angles = torch.as_tensor(np.mod(angle_values, TWO_PI)[order], dtype=x_dtype,
-                                    device=problem.projections.device)
-    extended = torch.cat([sorted_angles, sorted_angles + TWO_PI])
-
+    grid = _AngleGrid.build(angle_values, uniform=angles is None, like=problem.projections)
     n_planes, n_angles = len(problem.planes), len(angle_values)
     counts = np.empty((n_planes, n_angles), dtype=np.int64)
     bar = _progress_bar(progress, problem, "spotlight resonance")
     for start, stop, a, b in _plane_chunks(problem):
-        chunk_counts = _count_chunk(a, b, epsilon, signed, extended, n_angles)
+        chunk_counts = _count_chunk(a, b, epsilon, signed, grid)
         counts[start:stop] = chunk_counts.cpu().numpy()
         bar.update(stop - start)
     bar.close()
 
     values = np.empty((n_planes, n_angles), dtype=np.float64)
-    values[:, order] = counts / problem.n_samples
+    values[:, grid.order] = counts / problem.n_samples
     return SRMResult(
         angles=angle_values,
         values=values,
@@ -477,7 +472,45 @@ def _plane_chunks(problem: _Problem):
         yield start, stop, a, b
 
 
-def _count_chunk(a, b, epsilon, signed, extended, n_angles) -> torch.Tensor:
+@dataclass(frozen=True)
+class _AngleGrid:
+    """The probe angles, sorted on one turn, and how to find arc ends among them.
+
+    ``extended`` holds the sorted angles followed by the same plus ``2 pi`` (shape ``(2A,)``), so
+    an arc that wraps past ``2 pi`` is one contiguous run of positions. On the default uniform grid
+    ``theta_m = m * step`` positions are found by arithmetic; explicit angles use a binary search.
+    """
+
+    extended: torch.Tensor
+    order: np.ndarray  # column of each sorted angle in the caller's order
+    step: float | None  # spacing of a uniform grid from 0, else None
+
+    @classmethod
+    def build(cls, angles: np.ndarray, uniform: bool, like: torch.Tensor) -> "_AngleGrid":
+        wrapped = np.mod(angles, TWO_PI)
+        order = np.argsort(wrapped, kind="stable")
+        if uniform:
+            step = TWO_PI / len(angles)
+            extended = np.arange(2 * len(angles)) * step
+        else:
+            step = None
+            extended = np.concatenate([wrapped[order], wrapped[order] + TWO_PI])
+        return cls(torch.as_tensor(extended, dtype=like.dtype, device=like.device), order, step)
+
+    @property
+    def n_angles(self) -> int:
+        return len(self.order)
+
+    def position(self, values: torch.Tensor, right: bool) -> torch.Tensor:
+        """Index of the first extended angle ``>= value`` (``> value`` if ``right``)."""
+        if self.step is None:
+            return torch.searchsorted(self.extended, values, right=right)
+        scaled = values / self.step
+        index = torch.floor(scaled) + 1 if right else torch.ceil(scaled)
+        return index.long().clamp_(0, len(self.extended))
+
+
+def _count_chunk(a, b, epsilon, signed, grid: _AngleGrid) -> torch.Tensor:
     """Samples inside the cone for each plane and sorted angle: int64 ``(planes, n_angles)``."""
     n_planes = a.shape[1]
     r2 = a * a + b * b
@@ -494,25 +527,24 @@ def _count_chunk(a, b, epsilon, signed, extended, n_angles) -> torch.Tensor:
     phi = torch.atan2(b_sel, a_sel)
     # alpha < pi strictly for partial samples; the clamp keeps rounding from wrapping an arc twice
     alpha = torch.arccos(torch.clamp(epsilon / r_sel, -1.0, 1.0)).clamp_max(math.pi * (1 - 1e-12))
-    counts = _arc_counts(phi - alpha, 2 * alpha, plane, n_planes, extended, n_angles)
+    counts = _arc_counts(phi - alpha, 2 * alpha, plane, n_planes, grid)
     if signed:
-        counts = counts - _arc_counts(phi + (math.pi - alpha), 2 * alpha, plane, n_planes,
-                                      extended, n_angles)
+        counts = counts - _arc_counts(phi + (math.pi - alpha), 2 * alpha, plane, n_planes, grid)
     elif full is not None:
         counts = counts + full.sum(dim=0)[:, None]
     return counts
 
 
-def _arc_counts(lo, width, plane, n_planes, extended, n_angles) -> torch.Tensor:
+def _arc_counts(lo, width, plane, n_planes, grid: _AngleGrid) -> torch.Tensor:
     """How many arcs ``[lo, lo + width]`` (``width < 2 pi``) contain each sorted angle.
 
-    Angles are looked up in ``extended`` (the sorted angles followed by the same plus ``2 pi``);
-    each arc adds +1 at its first angle and -1 after its last in a difference array per plane,
-    whose running sum, folded back onto one turn, is the count.
+    Each arc adds +1 at its first angle and -1 after its last in a difference array per plane
+    over the extended angles; the running sum, folded back onto one turn, is the count.
     """
     lo = torch.remainder(lo, TWO_PI)
-    first = torch.searchsorted(extended, lo, right=False)
-    after_last = torch.searchsorted(extended, lo + width, right=True)
+    first = grid.position(lo, right=False)
+    after_last = grid.position(lo + width, right=True)
+    n_angles = grid.n_angles
     stride = 2 * n_angles + 1
     size = n_planes * stride
     diff = torch.bincount(plane * stride + first, minlength=size) - torch.bincount(

@@ -77,6 +77,18 @@ def test_explicit_unsorted_angles_match_slow_reference():
     assert_matches_slow(x, basis, res)
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_uniform_grid_arithmetic_agrees_with_binary_search(signed):
+    """resolution= finds arc ends by arithmetic, angles= by binary search: same counts."""
+    x = sample_activations(n=2000, d=6, n_zero=0)
+    basis = make_basis("rotated", 6)
+    grid = np.linspace(0, 2 * np.pi, 90, endpoint=False)
+    uniform = srmlib.spotlight_resonance(x, basis, epsilon=0.2, resolution=90, signed=signed)
+    searched = srmlib.spotlight_resonance(x, basis, epsilon=0.2, angles=grid, signed=signed)
+    np.testing.assert_array_equal(uniform.angles, grid)
+    np.testing.assert_array_equal(uniform.values, searched.values)
+
+
 def test_probe_closed_form_equals_matrix_exponential():
     basis = make_basis("skewed", 6)
     u, v = slow_srm.plane_frame(basis, 2, 4)
