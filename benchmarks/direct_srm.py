@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .reference_srm import unit_samples
+from .reference_srm import count_planes, unit_samples
 
 
 def plane_frame(b_i: np.ndarray, b_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -35,16 +35,8 @@ def plane_counts(unit_x: np.ndarray, b_i: np.ndarray, b_j: np.ndarray, angles: n
 
 
 def direct_counts(activations, basis, planes, angles, epsilon: float) -> np.ndarray:
-    """Counts for every plane: int array ``(P, A)``; row ``p`` is plane ``planes[p] = (i, j)``.
-
-    ``activations`` ``(n, d)``, ``basis`` ``(k, d)`` (one vector per row), ``planes`` ``(P, 2)``,
-    ``angles`` ``(A,)``. Zero rows are left out, as in srmlib.
-    """
-    unit_x = unit_samples(activations)
-    basis = np.asarray(basis, dtype=np.float64)
-    angles = np.asarray(angles, dtype=np.float64)
-    return np.stack([plane_counts(unit_x, basis[i], basis[j], angles, epsilon)
-                     for i, j in np.asarray(planes)])
+    """Counts ``(P, A)`` by direct evaluation (see :func:`reference_srm.count_planes`)."""
+    return count_planes(plane_counts, activations, basis, planes, angles, epsilon)
 
 
 def direct_srm(activations, basis, planes, angles, epsilon: float) -> np.ndarray:

@@ -76,17 +76,22 @@ def plane_counts(unit_x: np.ndarray, b_i: np.ndarray, b_j: np.ndarray, angles: n
     return (inner >= epsilon).sum(axis=0)
 
 
-def reference_counts(activations, basis, planes, angles, epsilon: float) -> np.ndarray:
-    """Counts for every plane: int array ``(P, A)``; row ``p`` is plane ``planes[p] = (i, j)``.
+def count_planes(one_plane, activations, basis, planes, angles, epsilon: float) -> np.ndarray:
+    """Run a one-plane counter ``one_plane(unit_x, b_i, b_j, angles, epsilon)`` on every plane.
 
     ``activations`` ``(n, d)``, ``basis`` ``(k, d)`` (one vector per row), ``planes`` ``(P, 2)``,
-    ``angles`` ``(A,)``. The probe turns towards ``-b_j`` (see the module docstring).
+    ``angles`` ``(A,)``. Returns int counts ``(P, A)``; row ``p`` is plane ``planes[p] = (i, j)``.
     """
     unit_x = unit_samples(activations)
     basis = np.asarray(basis, dtype=np.float64)
     angles = np.asarray(angles, dtype=np.float64)
-    return np.stack([plane_counts(unit_x, basis[i], basis[j], angles, epsilon)
+    return np.stack([one_plane(unit_x, basis[i], basis[j], angles, epsilon)
                      for i, j in np.asarray(planes)])
+
+
+def reference_counts(activations, basis, planes, angles, epsilon: float) -> np.ndarray:
+    """Counts ``(P, A)`` by the reference algorithm; the probe turns towards ``-b_j``."""
+    return count_planes(plane_counts, activations, basis, planes, angles, epsilon)
 
 
 def reference_srm(activations, basis, planes, angles, epsilon: float) -> np.ndarray:
