@@ -7,7 +7,6 @@ A basis is an array of shape ``(n_vectors, n_dims)`` with one vector per row. Ch
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.stats import special_ortho_group
 
 from ._validation import check_choice, check_int, make_rng
@@ -31,27 +30,32 @@ def random_rotation(n_dims: int, seed=None) -> np.ndarray:
 
 
 def overcomplete_basis(n_vectors: int, n_dims: int, seed=None, steps: int = 300) -> np.ndarray:
-    """``n_vectors`` unit vectors in ``n_dims`` dimensions, spread apart like charges on a sphere.
+    """``n_vectors`` unit vectors in ``n_dims`` dimensions whose axes are spread far apart.
 
-    Starts from random Gaussian directions and runs ``steps`` of projected gradient descent on the
-    Thomson (Coulomb) energy ``sum_{i<j} 1/|b_i - b_j|``, so no two vectors are close to parallel.
+    A basis vector and its negative span the same axis (and together no plane), so the vectors
+    repel each other *and* each other's negatives: starting from random Gaussian directions,
+    ``steps`` of projected gradient descent on the Coulomb energy of the ``2 n_vectors`` points
+    ``+-b_i`` (``sum_{i<j} 1/|b_i - b_j| + 1/|b_i + b_j|``), with step sizes shrinking
+    geometrically. No two vectors end close to parallel or antiparallel.
+
     Returns an array of shape ``(n_vectors, n_dims)`` with unit rows.
     """
     n_vectors = check_int(n_vectors, "n_vectors", minimum=2)
     n_dims = check_int(n_dims, "n_dims", minimum=2)
     steps = check_int(steps, "steps", minimum=0)
-    start = make_rng(seed).standard_normal((n_vectors, n_dims))
-    b = torch.tensor(start / np.linalg.norm(start, axis=1, keepdims=True), requires_grad=True)
-    optimiser = torch.optim.Adam([b], lr=0.01)
-    off_diagonal = ~torch.eye(n_vectors, dtype=torch.bool)
-    for _ in range(steps):
-        optimiser.zero_grad()
-        unit = b / b.norm(dim=1, keepdim=True)
-        distances = torch.cdist(unit, unit)[off_diagonal]
-        (1.0 / distances.clamp_min(1e-6)).sum().backward()
-        optimiser.step()
-    unit = b.detach() / b.detach().norm(dim=1, keepdim=True)
-    return unit.numpy()
+    b = make_rng(seed).standard_normal((n_vectors, n_dims))
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    for step_size in np.geomspace(0.1, 0.001, steps):
+        force = np.zeros_like(b)
+        for sign in (1.0, -1.0):
+            diff = b[:, None, :] - sign * b[None, :, :]  # (k, k, d): b_i -+ b_j
+            dist = np.linalg.norm(diff, axis=2)
+            np.fill_diagonal(dist, np.inf)  # no self-repulsion (b_i + b_i is not a pair either)
+            force += (diff / dist[:, :, None] ** 3).sum(axis=1)
+        force -= (force * b).sum(axis=1, keepdims=True) * b  # move along the sphere
+        b += step_size * force / np.linalg.norm(force, axis=1).max()
+        b /= np.linalg.norm(b, axis=1, keepdims=True)
+    return b
 
 
 def enumerate_planes(n_vectors: int, pairs: str = "comb", max_planes=None, seed=None) -> np.ndarray:

@@ -20,14 +20,25 @@ def test_random_rotation_is_a_seeded_rotation():
     assert not np.allclose(r, srmlib.random_rotation(6, seed=4))
 
 
-def test_overcomplete_basis_spreads_unit_vectors_apart():
-    b = srmlib.overcomplete_basis(12, 4, seed=0)
-    assert b.shape == (12, 4)
+def axis_coherence(basis: np.ndarray) -> float:
+    """Largest |cos| between two different vectors: 1 for parallel or antiparallel pairs."""
+    return float(np.abs(basis @ basis.T - np.eye(len(basis))).max())
+
+
+def test_overcomplete_basis_spreads_axes_apart():
+    b = srmlib.overcomplete_basis(16, 8, seed=0)
+    assert b.shape == (16, 8)
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-12)
-    np.testing.assert_array_equal(b, srmlib.overcomplete_basis(12, 4, seed=0))
-    start = srmlib.overcomplete_basis(12, 4, seed=0, steps=0)
-    coherence = lambda m: np.abs(m @ m.T - np.eye(len(m))).max()  # noqa: E731
-    assert coherence(b) < coherence(start)
+    np.testing.assert_array_equal(b, srmlib.overcomplete_basis(16, 8, seed=0))
+    start = srmlib.overcomplete_basis(16, 8, seed=0, steps=0)
+    assert axis_coherence(b) < 0.5 < axis_coherence(start)
+
+
+def test_three_axes_in_the_plane_end_sixty_degrees_apart():
+    """The optimum for 3 lines through the origin of the plane: every pair at 60 degrees."""
+    b = srmlib.overcomplete_basis(3, 2, seed=1)
+    cosines = np.abs(b @ b.T)[np.triu_indices(3, 1)]
+    np.testing.assert_allclose(cosines, 0.5, atol=0.01)
 
 
 @pytest.mark.parametrize("k", [2, 3, 7])
