@@ -27,3 +27,4 @@ __all__ = [
     "spotlight_resonance",
     "standard_basis",
 ]
+from . import data, exercises, plotting  # noqa: E402

@@ -1,0 +1,695 @@
+"""Matplotlib figures for the book's chapters, one function per figure type.
+
+Every function takes an optional ``ax`` (a new figure is made when it is ``None``), returns the
+:class:`matplotlib.axes.Axes` it drew on, and gives the figure a title, axis labels with units
+and an opaque white background, so figures read the same in the website's light and dark themes.
+Colours come from the Okabe-Ito palette, which stays distinguishable with the common forms of
+colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
+
+Chapter 1 ("Spotlight Resonance from first principles") introduces each figure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+from collections.abc import Iterable, Mapping
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.patches import Arc, FancyArrowPatch, Wedge
+
+from ._validation import check_bool, check_epsilon, check_int, check_real
+from .srm import (
+    PPPMResult,
+    SRMResult,
+    _plane_row,
+    epsilon_for_isotropic_fraction,
+    isotropic_expectation,
+)
+
+__all__ = [
+    "OKABE_ITO",
+    "PALETTE",
+    "plot_cone_geometry",
+    "plot_isotropic_expectation",
+    "plot_pppm",
+    "plot_srm_comparison",
+    "plot_srm_ensemble",
+    "plot_srm_polar",
+    "plot_srm_statistics",
+    "set_angle_ticks",
+]
+
+TWO_PI = 2.0 * math.pi
+
+#: The Okabe-Ito colour-blind-friendly palette (Okabe & Ito, 2008).
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+}
+#: Order in which series take colours (yellow last: it is faint on white).
+PALETTE = tuple(OKABE_ITO[c] for c in
+                ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow"))
+BASELINE_COLOR = OKABE_ITO["black"]
+
+# Light, opaque style applied while a figure is drawn, whatever the user's own style is.
+_STYLE = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.edgecolor": "black",
+    "axes.labelcolor": "black",
+    "text.color": "black",
+    "xtick.color": "black",
+    "ytick.color": "black",
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.framealpha": 0.9,
+    "legend.facecolor": "white",
+}
+_FIGSIZE = (7.0, 3.8)
+
+_PI_TICKS = (0.0, math.pi / 2, math.pi, 1.5 * math.pi, TWO_PI)
+_PI_LABELS = (r"$0$", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$")
+_ANGLE_LABEL = r"probe angle $\theta$ (rad)"
+
+
+@contextlib.contextmanager
+def _light_style():
+    """Set the book's style keys for the duration of a figure function, then restore them.
+
+    Only the keys of ``_STYLE`` are saved and restored. (``matplotlib.rc_context`` would restore
+    every rcParam, including ``interactive``, which the Jupyter inline backend turns on when the
+    first figure resolves the backend; resetting it stops later figures from being displayed.)
+    """
+    saved = {key: mpl.rcParams[key] for key in _STYLE}
+    mpl.rcParams.update(_STYLE)
+    try:
+        yield
+    finally:
+        mpl.rcParams.update(saved)
+
+
+def _styled(function):
+    """Run a figure function inside the book's light style."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with _light_style():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def set_angle_ticks(ax: Axes, axis: str = "x") -> Axes:
+    """Put an angle axis on ``[0, 2 pi]`` with ticks at ``0, pi/2, pi, 3pi/2, 2pi``.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        A Cartesian axes (the angle on ``axis``) or a polar axes (the angular grid).
+    axis : {"x", "y"}
+        Which Cartesian axis holds the angle; ignored for polar axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _check_ax(ax)
+    if ax.name == "polar":
+        ax.set_xticks(_PI_TICKS[:-1], _PI_LABELS[:-1])
+        return ax
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    if axis == "x":
+        ax.set_xticks(_PI_TICKS, _PI_LABELS)
+        ax.set_xlim(0.0, TWO_PI)
+    else:
+        ax.set_yticks(_PI_TICKS, _PI_LABELS)
+        ax.set_ylim(0.0, TWO_PI)
+    return ax
+
+
+@_styled
+def plot_srm_ensemble(
+    result: SRMResult,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    color: str | None = None,
+    baseline: bool = True,
+) -> Axes:
+    """Every plane's SRM curve as a thin translucent line, with the isotropic baseline.
+
+    Where many planes agree the lines pile up into a dark band; a lone plane stands out as a
+    faint line. The dashed black line is what uniformly random directions would give.
+
+    Parameters
+    ----------
+    result : SRMResult
+        From :func:`srmlib.spotlight_resonance`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to a description of the planes and ``epsilon``.
+    color : str, optional
+        Colour of the plane lines (default: Okabe-Ito blue).
+    baseline : bool
+        Draw the isotropic baseline (0 for signed SRM).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one line per plane, plus one for the baseline.
+    """
+    result = _check_srm(result)
+    ax = _new_axes(ax)
+    angles, values = _closed_curves(result.angles, result.values)
+    n_planes = len(result.values)
+    color = PALETTE[0] if color is None else color
+    alpha = float(np.clip(2.5 / math.sqrt(n_planes), 0.08, 0.8))
+    for row in values:
+        ax.plot(angles, row, color=color, alpha=alpha, linewidth=0.8)
+    handles = [Line2D([], [], color=color, alpha=max(alpha, 0.5), linewidth=0.8,
+                      label=f"one line per plane ({n_planes})")]
+    if check_bool(baseline, "baseline"):
+        handles.append(_baseline(ax, result))
+    _srm_axes(ax, result)
+    _legend_below(ax, handles=handles)
+    ax.set_title(title if title is not None else f"SRM of every plane ({_describe(result)})")
+    return ax
+
+
+@_styled
+def plot_srm_statistics(
+    result: SRMResult,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    color: str | None = None,
+    spread: str | tuple[float, float] = "minmax",
+) -> Axes:
+    """SRM summarised over planes: mean, a +-1 standard deviation band, and the extremes.
+
+    Parameters
+    ----------
+    result : SRMResult
+        From :func:`srmlib.spotlight_resonance`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to a description of the planes and ``epsilon``.
+    color : str, optional
+        Colour of the mean and the band (default: Okabe-Ito blue).
+    spread : "minmax" or (float, float)
+        Dotted outer lines at the minimum and maximum over planes, or at these two quantiles
+        (each in ``[0, 1]``), for example ``(0.05, 0.95)``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Lines: the mean, the lower and upper extremes, and the isotropic baseline; the band is
+        a filled area.
+    """
+    result = _check_srm(result)
+    ax = _new_axes(ax)
+    if isinstance(spread, str):
+        if spread != "minmax":
+            raise ValueError(f"spread must be 'minmax' or a pair of quantiles, got {spread!r}")
+        low, high = result.values.min(axis=0), result.values.max(axis=0)
+        spread_label = "min and max over planes"
+    else:
+        q = _check_quantiles(spread)
+        low, high = np.quantile(result.values, q, axis=0)
+        spread_label = f"{100 * q[0]:g}% and {100 * q[1]:g}% quantiles over planes"
+    color = PALETTE[0] if color is None else color
+    angles, (mean, std, low, high) = _closed_curves(
+        result.angles, np.stack([result.mean(), result.std(), low, high])
+    )
+    ax.fill_between(angles, mean - std, mean + std, color=color, alpha=0.25, linewidth=0,
+                    label=r"mean $\pm$ 1 std over planes")
+    ax.plot(angles, mean, color=color, linewidth=2.0, label="mean over planes")
+    ax.plot(angles, low, color=color, linestyle=":", linewidth=1.2, label=spread_label)
+    ax.plot(angles, high, color=color, linestyle=":", linewidth=1.2)
+    _baseline(ax, result)
+    _srm_axes(ax, result)
+    _legend_below(ax)
+    ax.set_title(title if title is not None
+                 else f"SRM statistics over planes ({_describe(result)})")
+    return ax
+
+
+@_styled
+def plot_srm_comparison(
+    results: Mapping[str, SRMResult],
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    ratio: bool = False,
+) -> Axes:
+    """Mean SRM curves of several results on one axes, each with its own baseline.
+
+    Parameters
+    ----------
+    results : mapping of str to SRMResult
+        Legend label -> result, for example the same data in two bases.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to "Mean SRM over planes".
+    ratio : bool
+        Plot the mean resonance ratio ``SRM / isotropic baseline`` (unsigned results only), so
+        results at different ``epsilon`` or dimension share the reference line 1.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per result, plus one dashed line per distinct baseline.
+    """
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError("results must be a non-empty mapping of label -> SRMResult")
+    for label, result in results.items():
+        _check_srm(result, f"results[{label!r}]")
+    ratio = check_bool(ratio, "ratio")
+    ax = _new_axes(ax)
+    baselines: dict[float, str] = {}
+    for k, (label, result) in enumerate(results.items()):
+        color = PALETTE[k % len(PALETTE)]
+        curve = result.resonance_ratio().mean(axis=0) if ratio else result.mean()
+        angles, (curve,) = _closed_curves(result.angles, curve[None])
+        ax.plot(angles, curve, color=color, linewidth=2.0, label=label)
+        level = 1.0 if ratio else result.isotropic_baseline
+        baselines.setdefault(round(level, 12), color)
+    for level, color in baselines.items():
+        line_color = BASELINE_COLOR if len(baselines) == 1 else color
+        ax.axhline(level, color=line_color, linestyle="--", linewidth=1.2,
+                   label="isotropic baseline" if len(baselines) == 1 else None)
+    set_angle_ticks(ax)
+    ax.set_xlabel(_ANGLE_LABEL)
+    ax.set_ylabel("resonance ratio (SRM / baseline)" if ratio
+                  else "mean SRM (fraction of samples)")
+    _legend_below(ax)
+    ax.set_title(title if title is not None else "Mean SRM over planes")
+    return ax
+
+
+@_styled
+def plot_srm_polar(
+    result: SRMResult,
+    plane: tuple[int, int] | None = None,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    color: str | None = None,
+) -> Axes:
+    """One plane's SRM (or the mean over planes) around the circle, with the baseline circle.
+
+    The radius at angle ``theta`` is the fraction of samples in the spotlight pointing at
+    ``theta``: a shape bulging outside the dashed circle means more samples there than
+    isotropic data would put there.
+
+    Parameters
+    ----------
+    result : SRMResult
+        An unsigned result (radii cannot be negative).
+    plane : (int, int), optional
+        Basis index pair to show; the mean over planes when ``None``.
+    ax : matplotlib.axes.Axes, optional
+        A polar axes (``subplot_kw={"projection": "polar"}``); a new figure when ``None``.
+    title : str, optional
+        Defaults to the plane and ``epsilon``.
+    color : str, optional
+        Colour of the curve (default: Okabe-Ito blue).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        A polar axes with two lines: the curve and the baseline circle.
+    """
+    result = _check_srm(result)
+    if result.signed:
+        raise ValueError("result must be unsigned SRM for a polar view (signed values can be "
+                         "negative); use plot_srm_statistics for signed SRM")
+    if plane is None:
+        curve, what = result.mean(), "mean over planes"
+    else:
+        if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
+                or not all(isinstance(k, (int, np.integer)) for k in plane)):
+            raise TypeError(f"plane must be a pair of basis indices (i, j), got {plane!r}")
+        curve, what = result.plane(int(plane[0]), int(plane[1])), f"plane ({plane[0]}, {plane[1]})"
+    ax = _new_axes(ax, polar=True, figsize=(5.6, 5.6))
+    angles, (curve,) = _closed_curves(result.angles, curve[None])
+    color = PALETTE[0] if color is None else color
+    ax.plot(angles, curve, color=color, linewidth=2.0, label=f"SRM, {what}")
+    ring = np.linspace(0.0, TWO_PI, 361)
+    ax.plot(ring, np.full_like(ring, result.isotropic_baseline), color=BASELINE_COLOR,
+            linestyle="--", linewidth=1.2, label="isotropic baseline")
+    ax.set_ylim(0.0, 1.1 * max(float(curve.max()), result.isotropic_baseline, 1e-12))
+    set_angle_ticks(ax)
+    ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(4))
+    ax.set_rlabel_position(202.5)  # radial labels between pi and 5pi/4, off the axes
+    ax.set_xlabel(r"probe angle $\theta$ (rad); radius: fraction of samples")
+    _legend_below(ax, offset=-0.16)
+    ax.set_title(title if title is not None
+                 else rf"SRM around the circle, {what} ($\epsilon$ = {result.epsilon:.2f})")
+    return ax
+
+
+@_styled
+def plot_isotropic_expectation(
+    n_dims: Iterable[int],
+    ax: Axes | None = None,
+    *,
+    fraction: float | None = None,
+    log: bool = True,
+    title: str | None = None,
+) -> Axes:
+    """The isotropic baseline against ``epsilon`` for several dimensions.
+
+    Parameters
+    ----------
+    n_dims : iterable of int
+        Dimensions to draw (each at least 2), one curve each.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    fraction : float, optional
+        Also draw this isotropic fraction as a horizontal line and mark, on each curve, the
+        ``epsilon`` that gives it (:func:`srmlib.epsilon_for_isotropic_fraction`).
+    log : bool
+        Logarithmic vertical axis (the baseline spans many orders of magnitude).
+    title : str, optional
+        Defaults to "Isotropic baseline against epsilon".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per dimension, plus one for ``fraction`` when given. A secondary axis on top
+        shows the cone half-angle ``arccos(epsilon)`` in radians.
+    """
+    if isinstance(n_dims, (str, bytes)) or not isinstance(n_dims, Iterable):
+        raise TypeError(f"n_dims must be an iterable of integers, got {type(n_dims).__name__}")
+    dims = [check_int(d, "n_dims", minimum=2) for d in n_dims]
+    if not dims:
+        raise ValueError("n_dims must contain at least one dimension")
+    if fraction is not None:
+        fraction = check_real(fraction, "fraction")
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    log = check_bool(log, "log")
+    ax = _new_axes(ax)
+    eps = np.linspace(-1.0, 1.0, 801)
+    floor = 1e-8
+    for k, d in enumerate(dims):
+        color = PALETTE[k % len(PALETTE)]
+        ax.plot(eps, np.maximum(isotropic_expectation(d, eps), floor), color=color,
+                linewidth=2.0, label=f"d = {d}")
+        if fraction is not None:
+            ax.plot([epsilon_for_isotropic_fraction(d, fraction)], [fraction], marker="o",
+                    color=color, markeredgecolor="black", linestyle="none")
+    if fraction is not None:
+        ax.axhline(fraction, color=BASELINE_COLOR, linestyle="--", linewidth=1.2,
+                   label=f"isotropic fraction {fraction:g}")
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(1e-6, 1.5)
+    else:
+        ax.set_ylim(0.0, 1.02)
+    ax.set_xlim(-1.0, 1.0)
+    ax.set_xlabel(r"$\epsilon$, cosine of the cone half-angle (dimensionless)")
+    ax.set_ylabel("fraction of random directions\nin the cone (isotropic baseline)")
+    top = ax.secondary_xaxis(
+        "top", functions=(lambda e: np.arccos(np.clip(e, -1.0, 1.0)), np.cos)
+    )
+    top.set_xticks(_PI_TICKS[:3], _PI_LABELS[:3])
+    top.set_xlabel(r"cone half-angle $\arccos\epsilon$ (rad)")
+    ax.legend(loc="lower left", fontsize="small")
+    ax.set_title(title if title is not None else r"Isotropic baseline against $\epsilon$")
+    return ax
+
+
+@_styled
+def plot_pppm(
+    result: PPPMResult,
+    plane: tuple[int, int],
+    ax: Axes | None = None,
+    *,
+    kind: str = "scatter",
+    normalise: bool = False,
+    basis_angle: float = math.pi / 2,
+    title: str | None = None,
+) -> Axes:
+    """PPPM: the samples lying near one plane, projected into it.
+
+    Parameters
+    ----------
+    result : PPPMResult
+        From :func:`srmlib.pppm`.
+    plane : (int, int)
+        Basis index pair ``(i, j)`` to show.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    kind : {"scatter", "hexbin"}
+        One translucent dot per sample, or a density of counts per hexagonal bin.
+    normalise : bool
+        Project the unit directions ``x / |x|`` instead of the raw activations: every point then
+        lies between the circles of radius ``epsilon`` and 1, and only its angle and its
+        closeness to the plane show.
+    basis_angle : float
+        Angle of ``b_j`` from ``b_i`` in radians (``pi/2`` for an orthogonal basis), to draw its
+        direction.
+    title : str, optional
+        Defaults to the plane and the angular distance ``arccos(epsilon)`` kept.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Horizontal axis along ``u = b_i / |b_i|``, vertical along ``v``; equal aspect.
+    """
+    if not isinstance(result, PPPMResult):
+        raise TypeError(f"result must be a PPPMResult, got {type(result).__name__}")
+    if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
+            or not all(isinstance(k, (int, np.integer)) for k in plane)):
+        raise TypeError(f"plane must be a pair of basis indices (i, j), got {plane!r}")
+    if kind not in ("scatter", "hexbin"):
+        raise ValueError(f"kind must be 'scatter' or 'hexbin', got {kind!r}")
+    basis_angle = check_real(basis_angle, "basis_angle")
+    normalise = check_bool(normalise, "normalise")
+    i, j = int(plane[0]), int(plane[1])
+    coords = result.in_plane(i, j)
+    if normalise:
+        in_plane = result.plane_cosine[result.plane_index == _plane_row(result.planes, i, j)]
+        lengths = np.linalg.norm(coords, axis=1, keepdims=True)
+        coords = np.divide(coords, lengths, out=np.zeros_like(coords), where=lengths > 0)
+        coords = coords * in_plane[:, None]
+    ax = _new_axes(ax, figsize=(5.0, 4.6))
+    extent = 1.1 * float(np.abs(coords).max()) if len(coords) else 1.0
+    if normalise:
+        extent = 1.1
+        ring = np.linspace(0.0, TWO_PI, 361)
+        for radius in (1.0, max(result.epsilon, 0.0)):
+            ax.plot(radius * np.cos(ring), radius * np.sin(ring), color="0.6", linewidth=0.8)
+    if kind == "scatter":
+        alpha = float(np.clip(30.0 / math.sqrt(max(len(coords), 1)), 0.05, 0.8))
+        ax.scatter(coords[:, 0], coords[:, 1], s=4, alpha=alpha, color=PALETTE[0],
+                   linewidths=0, label=f"{len(coords)} samples")
+        ax.legend(loc="upper right", fontsize="small")
+    else:
+        hb = ax.hexbin(coords[:, 0], coords[:, 1], gridsize=40, cmap="cividis", mincnt=1,
+                       extent=(-extent, extent, -extent, extent))
+        ax.figure.colorbar(hb, ax=ax, label="samples per bin")
+    for angle, name in ((0.0, rf"$b_{{{i}}}$"), (basis_angle, rf"$b_{{{j}}}$")):
+        end = 0.95 * extent * np.array([math.cos(angle), math.sin(angle)])
+        ax.plot([0.0, end[0]], [0.0, end[1]], color=OKABE_ITO["vermillion"], linestyle="--",
+                linewidth=1.2)
+        ax.annotate(name, end, color=OKABE_ITO["vermillion"], fontsize="large")
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    symbol, units = (r"\hat x", "unit directions") if normalise else ("x", "activation units")
+    ax.set_xlabel(rf"${symbol} \cdot u$, along $b_{{{i}}}$ ({units})")
+    ax.set_ylabel(rf"${symbol} \cdot v$ ({units})")
+    ax.set_title(title if title is not None else f"PPPM, plane ({i}, {j}): samples within "
+                 f"{math.acos(result.epsilon):.2f} rad")
+    return ax
+
+
+@_styled
+def plot_cone_geometry(
+    epsilon: float,
+    theta: float,
+    ax: Axes | None = None,
+    *,
+    basis_angle: float = math.pi / 2,
+    sample: tuple[float, float] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """The spotlight in the plane of ``(b_i, b_j)``: probe, cone, and optionally one sample's arc.
+
+    Draws the unit circle of the plane, ``b_i`` along the horizontal axis, ``b_j`` at
+    ``basis_angle`` (with the orthogonalised ``v`` when ``b_j`` is not orthogonal to ``b_i``),
+    the probe ``p(theta) = cos(theta) u + sin(theta) v`` and the in-plane section of the cone of
+    half-angle ``arccos(epsilon)``. Given ``sample``, the in-plane coordinates ``(a, b)`` of a
+    unit sample (``a^2 + b^2 <= 1``), it also marks the arc of probe angles
+    ``[phi - alpha, phi + alpha]``, ``alpha = arccos(epsilon / r)``, whose spotlight contains it.
+
+    Parameters
+    ----------
+    epsilon : float
+        Cosine of the cone half-angle, ``-1 < epsilon <= 1``.
+    theta : float
+        Probe angle in radians.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    basis_angle : float
+        Angle between ``b_i`` and ``b_j`` in radians, strictly between 0 and ``pi``.
+    sample : (float, float), optional
+        In-plane coordinates ``(a, b)`` of a unit-length sample.
+    title : str, optional
+        Defaults to "The spotlight cone in the plane of b_i and b_j".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    epsilon = check_epsilon(epsilon)
+    theta = check_real(theta, "theta")
+    basis_angle = check_real(basis_angle, "basis_angle")
+    if not 0.0 < basis_angle < math.pi:
+        raise ValueError(f"basis_angle must lie strictly between 0 and pi, got {basis_angle}")
+    if sample is not None:
+        if not isinstance(sample, (tuple, list, np.ndarray)) or len(sample) != 2:
+            raise TypeError(f"sample must be a pair (a, b) of in-plane coordinates, got {sample!r}")
+        a, b = (check_real(c, "sample") for c in sample)
+        if a * a + b * b > 1.0 + 1e-12:
+            raise ValueError(f"sample must have a^2 + b^2 <= 1 (a unit sample's in-plane part), "
+                             f"got {sample!r}")
+    ax = _new_axes(ax, figsize=(5.2, 5.2))
+    half = math.acos(epsilon)
+    ring = np.linspace(0.0, TWO_PI, 361)
+    ax.plot(np.cos(ring), np.sin(ring), color="0.6", linewidth=1.0)
+    handles = [ax.add_patch(Wedge((0, 0), 1.0, math.degrees(theta - half),
+                                  math.degrees(theta + half), color=OKABE_ITO["orange"],
+                                  alpha=0.3, label=rf"cone, half-angle $\arccos\epsilon$ = "
+                                                   rf"{half:.2f} rad"))]
+    _arrow(ax, 0.0, r"$b_i$", OKABE_ITO["black"])
+    _arrow(ax, basis_angle, r"$b_j$", OKABE_ITO["black"])
+    if abs(basis_angle - math.pi / 2) > 1e-9:
+        _arrow(ax, math.pi / 2, r"$v$", "0.45", style="dashed")
+    _arrow(ax, theta, r"$p(\theta)$", OKABE_ITO["vermillion"], width=2.2)
+    ax.add_patch(Arc((0, 0), 0.5, 0.5, theta1=min(0.0, math.degrees(theta)),
+                     theta2=max(0.0, math.degrees(theta)), color=OKABE_ITO["vermillion"]))
+    ax.annotate(r"$\theta$", 0.33 * np.array([math.cos(theta / 2), math.sin(theta / 2)]),
+                color=OKABE_ITO["vermillion"], ha="center", va="center")
+    if sample is not None:
+        r, phi = math.hypot(a, b), math.atan2(b, a)
+        handles.append(ax.plot([0, a], [0, b], color=OKABE_ITO["green"], linestyle=":")[0])
+        handles[-1].set_label(f"sample's in-plane part (r = {r:.2f})")
+        ax.plot([a], [b], marker="o", color=OKABE_ITO["green"], markeredgecolor="black")
+        if r >= epsilon and r > 0:
+            alpha = math.acos(min(1.0, epsilon / r))
+            arc = np.linspace(phi - alpha, phi + alpha, 200)
+            handles.append(ax.plot(1.08 * np.cos(arc), 1.08 * np.sin(arc), color=OKABE_ITO["green"],
+                                   linewidth=4, label=r"probe angles that see it: "
+                                                      r"$\phi \pm \arccos(\epsilon / r)$")[0])
+    ax.set_xlim(-1.3, 1.3)
+    ax.set_ylim(-1.3, 1.3)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"coordinate along $u = b_i/|b_i|$ (unit length)")
+    ax.set_ylabel(r"coordinate along $v$ (unit length)")
+    ax.legend(handles=handles, loc="lower left", fontsize="small")
+    ax.set_title(title if title is not None else r"The spotlight cone in the plane of $b_i$, $b_j$")
+    return ax
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _check_ax(ax) -> Axes:
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    return ax
+
+
+def _new_axes(ax, *, polar: bool = False, figsize=_FIGSIZE) -> Axes:
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained",
+                               subplot_kw={"projection": "polar"} if polar else None)
+    else:
+        _check_ax(ax)
+        if polar and ax.name != "polar":
+            raise ValueError("ax must be a polar Axes (subplot_kw={'projection': 'polar'})")
+        if not polar and ax.name == "polar":
+            raise ValueError("ax must be a Cartesian Axes, got a polar one")
+    ax.figure.set_facecolor("white")
+    ax.figure.patch.set_alpha(1.0)
+    ax.set_facecolor("white")
+    return ax
+
+
+def _check_srm(result, name: str = "result") -> SRMResult:
+    if not isinstance(result, SRMResult):
+        raise TypeError(f"{name} must be an SRMResult, got {type(result).__name__}")
+    return result
+
+
+def _check_quantiles(spread) -> np.ndarray:
+    try:
+        q = np.asarray(spread, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"spread must be 'minmax' or a pair of quantiles, got {spread!r}") from None
+    if q.shape != (2,) or not np.all(np.isfinite(q)) or q[0] < 0 or q[1] > 1 or q[0] >= q[1]:
+        raise ValueError(f"spread quantiles must satisfy 0 <= low < high <= 1, got {spread!r}")
+    return q
+
+
+def _closed_curves(angles: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort angles onto ``[0, 2 pi)`` and repeat the first point at ``+2 pi`` to close the loop."""
+    wrapped = np.mod(angles, TWO_PI)
+    order = np.argsort(wrapped, kind="stable")
+    wrapped, values = wrapped[order], values[:, order]
+    return np.append(wrapped, wrapped[0] + TWO_PI), np.concatenate([values, values[:, :1]], axis=1)
+
+
+def _baseline(ax: Axes, result: SRMResult) -> Line2D:
+    label = "zero (signed SRM)" if result.signed else "isotropic baseline"
+    return ax.axhline(result.isotropic_baseline, color=BASELINE_COLOR, linestyle="--",
+                      linewidth=1.4, label=label)
+
+
+def _srm_axes(ax: Axes, result: SRMResult) -> None:
+    set_angle_ticks(ax)
+    ax.set_xlabel(_ANGLE_LABEL)
+    ax.set_ylabel("signed SRM (fraction of samples)" if result.signed
+                  else "SRM (fraction of samples in the cone)")
+
+
+def _legend_below(ax: Axes, *, handles=None, offset: float = -0.2) -> None:
+    """A legend under the axes, where it never hides a curve."""
+    kwargs = {} if handles is None else {"handles": handles}
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=2, fontsize="small",
+              **kwargs)
+
+
+def _describe(result: SRMResult) -> str:
+    kind = "signed, " if result.signed else ""
+    return rf"{kind}{len(result.planes)} planes, $\epsilon$ = {result.epsilon:.2f}"
+
+
+def _arrow(ax: Axes, angle: float, label: str, color, *, width: float = 1.6,
+           style: str = "solid") -> None:
+    tip = np.array([math.cos(angle), math.sin(angle)])
+    ax.add_patch(FancyArrowPatch((0, 0), tip, arrowstyle="-|>", mutation_scale=14, color=color,
+                                 linewidth=width, linestyle=style))
+    ax.annotate(label, 1.15 * tip, color=color, ha="center", va="center", fontsize="large")

@@ -1,0 +1,156 @@
+"""Synthetic activations: shapes, reproducibility, the geometry each generator claims, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special
+
+import srmlib
+from srmlib import data
+
+GENERATORS = [
+    data.isotropic_gaussian,
+    data.tanh_gaussian,
+    data.relu_gaussian,
+    data.rotated_tanh,
+]
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_shape_dtype_and_seed_reproducibility(generator):
+    a = generator(50, 6, seed=3)
+    b = generator(50, 6, seed=3)
+    c = generator(50, 6, seed=4)
+    assert a.shape == (50, 6) and a.dtype == np.float64
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert np.all(np.isfinite(a))
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_a_generator_continues_its_stream(generator):
+    rng = np.random.default_rng(0)
+    first, second = generator(20, 4, rng), generator(20, 4, rng)
+    assert not np.array_equal(first, second)
+    rng_again = np.random.default_rng(0)
+    np.testing.assert_array_equal(generator(20, 4, rng_again), first)
+
+
+def test_sparse_features_shape_and_reproducibility():
+    basis = srmlib.overcomplete_basis(10, 4, seed=0, steps=20)
+    a = data.sparse_features(40, basis, seed=1, density=0.2, noise=0.01)
+    np.testing.assert_array_equal(a, data.sparse_features(40, basis, seed=1, density=0.2,
+                                                           noise=0.01))
+    assert a.shape == (40, 4)
+    assert not np.array_equal(a, data.sparse_features(40, basis, seed=2, density=0.2, noise=0.01))
+
+
+def test_isotropic_gaussian_has_the_claimed_moments():
+    x = data.isotropic_gaussian(40_000, 5, seed=0, scale=2.0)
+    np.testing.assert_allclose(x.mean(axis=0), 0.0, atol=0.05)
+    np.testing.assert_allclose(np.cov(x.T), 4.0 * np.eye(5), atol=0.15)
+
+
+def test_tanh_is_bounded_odd_and_saturates_with_gain():
+    x = data.tanh_gaussian(20_000, 4, seed=0, gain=3.0)
+    assert np.all(np.abs(x) < 1)
+    assert abs(x.mean()) < 0.02
+    saturated = np.mean(np.abs(x) > 0.9)
+    assert saturated > 0.6
+    assert np.mean(np.abs(data.tanh_gaussian(20_000, 4, seed=0, gain=0.5)) > 0.9) < 0.05
+
+
+def test_relu_is_nonnegative_sparse_and_has_no_zero_rows():
+    x = data.relu_gaussian(20_000, 3, seed=0, bias=-1.5)
+    assert np.all(x >= 0)
+    assert np.all(x.any(axis=1)), "all-zero rows must be redrawn"
+    # active probability conditioned on at least one active neuron in the row
+    p = special.ndtr(-1.5)
+    expected = p / (1 - (1 - p) ** 3)
+    assert abs(np.mean(x > 0) - expected) < 4 * np.sqrt(expected * (1 - expected) / x.size)
+
+
+def test_relu_rejects_a_bias_that_silences_everything():
+    with pytest.raises(ValueError, match="bias=-10.0"):
+        data.relu_gaussian(10, 3, bias=-10.0)
+
+
+def test_rotated_tanh_is_tanh_data_in_the_rotated_basis():
+    rotation = srmlib.random_rotation(5, seed=7)
+    x = data.rotated_tanh(1000, 5, seed=2, gain=2.0, rotation=rotation)
+    coordinates = x @ rotation.T  # coordinates in the basis given by the rows of rotation
+    assert np.all(np.abs(coordinates) < 1)
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((1000, 5))
+    np.testing.assert_allclose(coordinates, np.tanh(2.0 * z @ rotation.T), atol=1e-12)
+
+
+def test_rotated_tanh_default_rotation_is_random_rotation_of_the_seed():
+    rotation = srmlib.random_rotation(4, seed=5)
+    np.testing.assert_allclose(data.rotated_tanh(30, 4, seed=5),
+                               _rotated_tanh_after_rotation(30, 4, 5, rotation), atol=1e-12)
+
+
+def _rotated_tanh_after_rotation(n, d, seed, rotation):
+    rng = np.random.default_rng(seed)
+    srmlib.random_rotation(d, rng)  # the default rotation is drawn first
+    z = rng.standard_normal((n, d))
+    return np.tanh(2.0 * z @ rotation.T) @ rotation
+
+
+def test_srm_sees_the_claimed_geometry():
+    """tanh peaks at the diagonals, sparse ReLU at the positive axes (narrow spotlight)."""
+    d, n, a = 6, 20_000, 16
+    eps = srmlib.epsilon_for_isotropic_fraction(d, 0.1)
+    tanh = srmlib.spotlight_resonance(data.tanh_gaussian(n, d, 0), epsilon=eps, resolution=a)
+    assert tanh.values[:, 2::4].mean() > 2 * tanh.values[:, 0::4].mean()
+    relu = srmlib.spotlight_resonance(data.relu_gaussian(n, d, 0, bias=-1.0), epsilon=0.8,
+                                      resolution=a)
+    assert relu.values[:, [0, 4]].mean() > 2 * relu.values[:, 2].mean()
+    assert np.all(relu.values[:, [8, 12]] == 0)
+
+
+def test_sparse_features_lie_along_the_basis():
+    basis = np.eye(3)[[0, 1]] * np.array([[2.0], [5.0]])  # lengths are normalised away
+    x = data.sparse_features(500, np.vstack([basis, [[0.0, 0.0, 1.0]]]), seed=0, density=0.3)
+    assert np.all(x >= 0) and np.all(x.any(axis=1))
+    assert x.max() < 1.5 + 1e-12
+    single = (x > 0).sum(axis=1) == 1
+    assert single.any()
+
+
+BAD = [
+    (data.isotropic_gaussian, (0, 3), {}, ValueError, "n_samples must be at least 1"),
+    (data.isotropic_gaussian, (10, 1), {}, ValueError, "n_dims must be at least 2"),
+    (data.isotropic_gaussian, (10.0, 3), {}, TypeError, "n_samples must be an integer"),
+    (data.isotropic_gaussian, (10, 3), {"scale": 0.0}, ValueError, "scale must be positive"),
+    (data.isotropic_gaussian, (10, 3), {"seed": -1}, ValueError, "seed must be at least 0"),
+    (data.isotropic_gaussian, (10, 3), {"seed": 1.5}, TypeError, "seed must be an integer"),
+    (data.tanh_gaussian, (10, 3), {"gain": -1.0}, ValueError, "gain must be positive"),
+    (data.tanh_gaussian, (10, 3), {"gain": "2"}, TypeError, "gain must be a real number"),
+    (data.relu_gaussian, (10, 3), {"bias": float("nan")}, ValueError, "bias must be finite"),
+    (data.rotated_tanh, (10, 3), {"rotation": np.eye(4)}, ValueError, r"rotation must have shape"),
+    (data.rotated_tanh, (10, 2), {"rotation": np.ones((2, 2))}, ValueError,
+     "rotation must be orthogonal"),
+]
+
+
+@pytest.mark.parametrize("generator, args, kwargs, error, message", BAD)
+def test_bad_arguments_raise_naming_the_argument(generator, args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        generator(*args, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"basis": np.eye(3), "density": 0.0}, ValueError, "density must lie in"),
+    ({"basis": np.eye(3), "density": 1.5}, ValueError, "density must lie in"),
+    ({"basis": np.eye(3), "noise": -0.1}, ValueError, "noise must be non-negative"),
+    ({"basis": np.zeros((2, 3))}, ValueError, "zero length"),
+    ({"basis": np.ones(3)}, ValueError, "basis must be 2-dimensional"),
+    ({"basis": np.ones((3, 1))}, ValueError, "at least 2 dimensions"),
+    ({"basis": [["a", "b"]]}, TypeError, "basis"),
+])
+def test_sparse_features_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        data.sparse_features(10, seed=0, **kwargs)
