@@ -20,8 +20,10 @@ book: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
 
-## lab: open the chapters in JupyterLab (jupytext opens the .md files as notebooks)
+## lab: open the chapters in JupyterLab; a double-click opens a chapter's .md as a notebook
 lab: $(INSTALLED)
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp .jupyter/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab notebooks/
 
 ## bench: speed and memory benchmarks, printed as a table
