@@ -16,8 +16,14 @@ With ``(a, b)`` the in-plane coordinates of the unit vector ``x/|x|`` and
 ``r = sqrt(a^2 + b^2)``, ``phi = atan2(b, a)``, the cone test is ``r cos(theta - phi) >= epsilon``:
 each sample covers one arc of angles ``[phi - alpha, phi + alpha]``, ``alpha = arccos(epsilon / r)``
 (all angles if ``r <= -epsilon``; none if ``r < epsilon``). Counting arcs with a difference array
-over the sorted angles costs ``O(n log A + A)`` per plane, instead of the ``O(n A d^2)`` of rotating
-by ``A`` matrices, and it is exact: no angle is ever approximated.
+over the sorted angles costs ``O(n + A)`` per plane on the default evenly spaced angles
+(``O(n log A + A)`` for explicit ones), instead of the ``O(n A d^2)`` of rotating by ``A``
+matrices, and it is exact: no angle is ever approximated.
+
+For an orthonormal basis and ``epsilon > 0`` most planes need not be visited at all: a sample's
+``r^2`` in the plane ``(i, j)`` is the sum of its squared coordinates ``Q_i + Q_j``, so it can only
+reach the cone in planes through one of its at most ``2 / epsilon^2`` coordinates with
+``Q >= epsilon^2 / 2``. Only those (sample, plane) pairs are visited (see ``_selections``).
 """
 
 from __future__ import annotations
@@ -48,6 +54,12 @@ _CHUNK_ELEMENTS = 2**22
 _PROGRESS_WORK = 2 * 10**8
 # Basis pairs whose in-plane orthogonal part is shorter than this span no plane.
 _DEGENERATE_SINE = 1e-6
+# A basis whose Gram matrix is this close to the identity takes the sparse route (see _selections),
+# whose pre-filter is loosened by this relative margin so it never drops a pair the exact test keeps.
+_ORTHONORMAL_TOLERANCE = 1e-5
+_SPARSE_MARGIN = 1e-3
+# The sparse route is taken when it visits this many times fewer pairs than the dense one.
+_SPARSE_ADVANTAGE = 4
 
 
 @dataclass(frozen=True)
@@ -238,11 +250,12 @@ def spotlight_resonance(
     grid = _AngleGrid.build(angle_values, uniform=angles is None, like=problem.projections)
     n_planes, n_angles = len(problem.planes), len(angle_values)
     counts = np.empty((n_planes, n_angles), dtype=np.int64)
+    # a chunk's work arrays hold (samples x planes) and (planes x 2A) elements: bound both
+    plane_chunk = _CHUNK_ELEMENTS // max(problem.n_samples, 2 * n_angles + 1)
     bar = _progress_bar(progress, problem, "spotlight resonance")
-    for start, stop, a, b in _plane_chunks(problem):
-        chunk_counts = _count_chunk(a, b, epsilon, signed, grid)
-        counts[start:stop] = chunk_counts.cpu().numpy()
-        bar.update(stop - start)
+    for sel in _selections(problem, epsilon, split_always=True, plane_chunk=plane_chunk):
+        counts[sel.start : sel.stop] = _count_selection(sel, epsilon, signed, grid).cpu().numpy()
+        bar.update(sel.stop - sel.start)
     bar.close()
 
     values = np.empty((n_planes, n_angles), dtype=np.float64)
@@ -290,18 +303,21 @@ def pppm(
     epsilon = check_epsilon(epsilon)
     problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
     pieces = []
-    for start, _, a, b in _plane_chunks(problem):
-        cosine = torch.sqrt(a * a + b * b)
-        sample, plane = torch.nonzero(cosine >= epsilon, as_tuple=True)
-        norm = problem.norms[sample]
+    plane_chunk = _CHUNK_ELEMENTS // problem.n_samples
+    for sel in _selections(problem, epsilon, split_always=False, plane_chunk=plane_chunk):
+        norm = problem.norms[sel.sample]
         pieces.append((
-            torch.stack([a[sample, plane] * norm, b[sample, plane] * norm], dim=1),
-            plane + start,
-            problem.valid_rows[sample],
-            cosine[sample, plane],
+            torch.stack([sel.a * norm, sel.b * norm], dim=1),
+            sel.plane + sel.start,
+            problem.valid_rows[sel.sample],
+            torch.sqrt(sel.r2),
         ))
     coords, plane_index, sample_index, plane_cosine = (
         torch.cat(parts).cpu().numpy() for parts in zip(*pieces)
+    )
+    order = np.lexsort((sample_index, plane_index))  # by plane, then sample: one order always
+    coords, plane_index, sample_index, plane_cosine = (
+        coords[order], plane_index[order], sample_index[order], plane_cosine[order]
     )
     return PPPMResult(
         coords=coords.astype(np.float64),
@@ -377,6 +393,7 @@ class _Problem:
     n_excluded: int
     n_dims: int
     basis_size: int
+    orthonormal: bool  # basis vectors orthonormal to within _ORTHONORMAL_TOLERANCE
 
     @property
     def n_samples(self) -> int:
@@ -448,28 +465,128 @@ def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> _Pr
         n_excluded=n_excluded,
         n_dims=n_dims,
         basis_size=basis_size,
+        orthonormal=bool(
+            (gram - torch.eye(basis_size, dtype=gram.dtype, device=gram.device)).abs().max()
+            <= _ORTHONORMAL_TOLERANCE
+        ),
     )
 
 
-def _plane_chunks(problem: _Problem):
-    """Yield ``(start, stop, a, b)``: in-plane coordinates, each ``(n_valid, stop - start)``.
+@dataclass(frozen=True)
+class _Selection:
+    """The (sample, plane) pairs of the planes ``planes[start:stop]`` that need an arc.
 
-    ``a`` and ``b`` are the unit samples' coordinates along ``u`` and ``v`` for the planes
-    ``problem.planes[start:stop]``, computed from the projections onto the basis alone.
+    ``sample`` indexes the rows of the projections and ``plane`` the planes from ``start``; ``a``
+    and ``b`` are the unit sample's coordinates along ``u`` and ``v``, ``r2 = a^2 + b^2``: all of
+    shape ``(m,)``. ``always`` counts per plane the samples left out because they lie inside the
+    cone at every angle (``r <= -epsilon``), or is ``None`` when none were set aside.
     """
+
+    start: int
+    stop: int
+    sample: torch.Tensor
+    plane: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    r2: torch.Tensor
+    always: torch.Tensor | None
+
+
+def _selections(problem: _Problem, min_cosine: float, *, split_always: bool, plane_chunk: int):
+    """Yield a :class:`_Selection` for each chunk of at most ``plane_chunk`` planes.
+
+    Pairs whose cosine with the plane, ``r``, is at least ``min_cosine > 0`` are kept. For
+    ``min_cosine <= 0`` every pair is kept, except that with ``split_always`` those with
+    ``r <= -min_cosine`` are only counted, in ``always``.
+
+    Two routes give identical selections. The dense one looks at every (sample, plane) pair. For
+    an orthonormal basis, ``r^2 = Q_i + Q_j`` with ``Q`` the squared projections, so a sample can
+    only reach ``r >= min_cosine`` in planes through a coordinate with ``Q >= min_cosine^2 / 2``,
+    and since ``sum(Q) <= 1`` it has at most ``2 / min_cosine^2`` of them: the sparse route
+    visits only those planes, which is far fewer when ``min_cosine`` is large.
+    """
+    plane_chunk = max(1, plane_chunk)
+    if min_cosine > 0 and problem.orthonormal:
+        # a margin keeps the test a superset of the exact one, whatever the rounding
+        big = problem.projections**2 >= (1 - _SPARSE_MARGIN) * min_cosine**2 / 2
+        candidates = int(big.sum()) * problem.basis_size
+        if _SPARSE_ADVANTAGE * candidates < problem.n_samples * len(problem.planes):
+            yield from _sparse_selections(problem, min_cosine, big, plane_chunk)
+            return
+    yield from _dense_selections(problem, min_cosine, split_always, plane_chunk)
+
+
+def _in_plane_v(a: torch.Tensor, along_b_j: torch.Tensor, cos: torch.Tensor) -> torch.Tensor:
+    """Coordinate along ``v = (b_j - cos u) / sin`` from those along ``u`` and ``b_j``.
+
+    Exactly ``along_b_j`` wherever ``cos == 0``, so either route computes the same numbers.
+    """
+    if bool((cos != 0).any()):
+        return (along_b_j - cos * a) / torch.sqrt(1.0 - cos * cos)
+    return along_b_j
+
+
+def _dense_selections(problem: _Problem, min_cosine, split_always, plane_chunk):
     proj, n_planes = problem.projections, len(problem.planes)
-    chunk = max(1, min(n_planes, _CHUNK_ELEMENTS // max(1, proj.shape[0])))
+    chunk = min(n_planes, max(1, min(plane_chunk, _CHUNK_ELEMENTS // proj.shape[0])))
     index = torch.as_tensor(problem.planes, device=proj.device)
+    bound = min_cosine * min_cosine
     for start in range(0, n_planes, chunk):
         stop = min(start + chunk, n_planes)
         i, j = index[start:stop, 0], index[start:stop, 1]
-        a = proj[:, i]
-        b = proj[:, j]
-        cos = problem.gram[i, j]
-        if bool((cos != 0).any()):
-            # v = (b_j - cos u) / sin, so x.v = (x.b_j - cos x.u) / sin
-            b = (b - cos * a) / torch.sqrt(1.0 - cos * cos)
-        yield start, stop, a, b
+        a = proj[:, i]  # (n, planes)
+        b = _in_plane_v(a, proj[:, j], problem.gram[i, j])
+        r2 = a * a + b * b
+        always = None
+        if min_cosine > 0:
+            keep = r2 >= bound
+        elif split_always:
+            inside = r2 <= bound  # r <= -min_cosine
+            always, keep = inside.sum(dim=0), ~inside
+        else:
+            keep = torch.ones_like(r2, dtype=torch.bool)
+        flat = torch.nonzero(keep.reshape(-1)).squeeze(1)
+        width = stop - start
+        yield _Selection(start, stop, flat // width, flat % width, a.reshape(-1)[flat],
+                         b.reshape(-1)[flat], r2.reshape(-1)[flat], always)
+
+
+def _sparse_selections(problem: _Problem, min_cosine, big, plane_chunk):
+    proj, gram = problem.projections, problem.gram
+    k, n_planes, device = problem.basis_size, len(problem.planes), proj.device
+    index = torch.as_tensor(problem.planes, device=device)
+    row_of = torch.full((k, k), -1, dtype=torch.long, device=device)  # plane row of (i, j)
+    row_of[index[:, 0], index[:, 1]] = torch.arange(n_planes, device=device)
+    big_sample, big_axis = torch.nonzero(big, as_tuple=True)
+    partner = torch.arange(k, device=device)[None, :]
+    bound = min_cosine * min_cosine
+    found = []
+    block = max(1, _CHUNK_ELEMENTS // k)
+    for lo in range(0, len(big_sample), block):
+        sample, axis = big_sample[lo : lo + block, None], big_axis[lo : lo + block, None]
+        # each unordered pair once: from its big end, or from the lower index if both are big
+        keep = (partner != axis) & ~(big[sample, partner] & (partner < axis))
+        pair, other = torch.nonzero(keep, as_tuple=True)
+        sample, axis = sample[pair, 0], axis[pair, 0]
+        for i, j in ((axis, other), (other, axis)):  # both orientations, if evaluated
+            row = row_of[i, j]
+            ok = row >= 0
+            s, i, j, row = sample[ok], i[ok], j[ok], row[ok]
+            a = proj[s, i]
+            b = _in_plane_v(a, proj[s, j], gram[i, j])
+            r2 = a * a + b * b
+            inside = r2 >= bound
+            found.append((row[inside], s[inside], a[inside], b[inside], r2[inside]))
+    row, sample, a, b, r2 = (torch.cat(parts) for parts in zip(*found))
+    order = torch.argsort(row * problem.n_samples + sample)
+    row, sample, a, b, r2 = row[order], sample[order], a[order], b[order], r2[order]
+    starts = torch.arange(0, n_planes, plane_chunk, device=device)
+    bounds = torch.searchsorted(row, torch.cat([starts, torch.tensor([n_planes], device=device)]))
+    for c, start in enumerate(starts.tolist()):
+        stop = min(start + plane_chunk, n_planes)
+        part = slice(int(bounds[c]), int(bounds[c + 1]))
+        yield _Selection(start, stop, sample[part], row[part] - start, a[part], b[part],
+                         r2[part], None)
 
 
 @dataclass(frozen=True)
@@ -510,28 +627,18 @@ class _AngleGrid:
         return index.long().clamp_(0, len(self.extended))
 
 
-def _count_chunk(a, b, epsilon, signed, grid: _AngleGrid) -> torch.Tensor:
-    """Samples inside the cone for each plane and sorted angle: int64 ``(planes, n_angles)``."""
-    n_planes = a.shape[1]
-    r2 = a * a + b * b
-    eps2 = epsilon * epsilon
-    if epsilon > 0:
-        full = None
-        partial = r2 >= eps2
-    else:
-        full = r2 <= eps2  # r <= -epsilon: inside for every angle
-        partial = ~full
-    flat = torch.nonzero(partial.reshape(-1)).squeeze(1)
-    a_sel, b_sel, r_sel = a.reshape(-1)[flat], b.reshape(-1)[flat], torch.sqrt(r2.reshape(-1)[flat])
-    plane = flat % n_planes
-    phi = torch.atan2(b_sel, a_sel)
-    # alpha < pi strictly for partial samples; the clamp keeps rounding from wrapping an arc twice
-    alpha = torch.arccos(torch.clamp(epsilon / r_sel, -1.0, 1.0)).clamp_max(math.pi * (1 - 1e-12))
-    counts = _arc_counts(phi - alpha, 2 * alpha, plane, n_planes, grid)
-    if signed:
-        counts = counts - _arc_counts(phi + (math.pi - alpha), 2 * alpha, plane, n_planes, grid)
-    elif full is not None:
-        counts = counts + full.sum(dim=0)[:, None]
+def _count_selection(sel: _Selection, epsilon, signed, grid: _AngleGrid) -> torch.Tensor:
+    """Samples inside the cone for each selected plane and sorted angle: int64 ``(planes, A)``."""
+    n_planes = sel.stop - sel.start
+    phi = torch.atan2(sel.b, sel.a)
+    # alpha < pi strictly for selected samples; the clamp keeps rounding from wrapping an arc twice
+    alpha = torch.arccos(torch.clamp(epsilon / torch.sqrt(sel.r2), -1.0, 1.0))
+    alpha = alpha.clamp_max(math.pi * (1 - 1e-12))
+    counts = _arc_counts(phi - alpha, 2 * alpha, sel.plane, n_planes, grid)
+    if signed:  # samples inside at every angle are also inside the opposite cone: they cancel
+        counts = counts - _arc_counts(phi + (math.pi - alpha), 2 * alpha, sel.plane, n_planes, grid)
+    elif sel.always is not None:
+        counts = counts + sel.always[:, None]
     return counts
 
 

@@ -89,6 +89,74 @@ def test_uniform_grid_arithmetic_agrees_with_binary_search(signed):
     np.testing.assert_array_equal(uniform.values, searched.values)
 
 
+@pytest.fixture(params=["sparse", "dense"])
+def route(request, monkeypatch):
+    """Force the sparse (orthonormal pre-filter) or the dense route through _selections."""
+    monkeypatch.setattr(srm_module, "_SPARSE_ADVANTAGE", 0 if request.param == "sparse" else 1e30)
+    return request.param
+
+
+def both_routes(monkeypatch, call):
+    """Run ``call`` once on each route and return (sparse, dense)."""
+    results = []
+    for advantage in (0, 1e30):
+        monkeypatch.setattr(srm_module, "_SPARSE_ADVANTAGE", advantage)
+        results.append(call())
+    return results
+
+
+@pytest.mark.parametrize("basis_kind", ["standard", "rotated"])
+@pytest.mark.parametrize("epsilon", [0.3, 0.75, 0.97])
+@pytest.mark.parametrize("signed", [False, True])
+@pytest.mark.parametrize("planes", [{"pairs": "comb"}, {"pairs": "perm", "max_planes": 13, "seed": 2},
+                                    {"planes": [(3, 1), (0, 4), (1, 3), (2, 0)]}])
+def test_sparse_route_gives_the_dense_route_values_bit_for_bit(monkeypatch, basis_kind, epsilon,
+                                                               signed, planes):
+    x = sample_activations(n=600, d=6, n_zero=0)
+    basis = make_basis(basis_kind, 6)
+    sparse, dense = both_routes(monkeypatch, lambda: srmlib.spotlight_resonance(
+        x, basis, epsilon=epsilon, resolution=36, signed=signed, **planes))
+    np.testing.assert_array_equal(sparse.values, dense.values)
+    np.testing.assert_array_equal(sparse.planes, dense.planes)
+    assert np.abs(sparse.values).sum() > 0
+
+
+def test_sparse_route_across_chunk_boundaries_and_in_float32(monkeypatch):
+    x = sample_activations(n=500, d=9, n_zero=0)
+    basis = make_basis("rotated", 9)
+    monkeypatch.setattr(srm_module, "_CHUNK_ELEMENTS", 5 * 500)  # five planes per chunk
+    for data in (x, x.astype(np.float32)):
+        sparse, dense = both_routes(monkeypatch, lambda: srmlib.spotlight_resonance(
+            data, basis, epsilon=0.6, resolution=24, pairs="perm"))
+        np.testing.assert_array_equal(sparse.values, dense.values)
+
+
+def test_sparse_route_matches_slow_reference(route):
+    x = sample_activations(n=300, d=7, n_zero=0)
+    basis = make_basis("rotated", 7)
+    res = srmlib.spotlight_resonance(x, basis, epsilon=0.7, resolution=30, pairs="perm")
+    assert_matches_slow(x, basis, res)
+
+
+def test_non_orthonormal_basis_never_takes_the_sparse_route(monkeypatch):
+    monkeypatch.setattr(srm_module, "_SPARSE_ADVANTAGE", 0)
+    monkeypatch.setattr(srm_module, "_sparse_selections", None)  # calling it would fail
+    x = sample_activations(n_zero=0)
+    srmlib.spotlight_resonance(x, make_basis("skewed", 5), epsilon=0.9, resolution=8)
+    srmlib.spotlight_resonance(x, epsilon=-0.2, resolution=8)  # nor does epsilon <= 0
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 0.9])
+def test_pppm_is_the_same_on_both_routes(monkeypatch, epsilon):
+    x = sample_activations(n=400, d=6, n_zero=0)
+    basis = make_basis("rotated", 6)
+    sparse, dense = both_routes(monkeypatch, lambda: srmlib.pppm(x, basis, epsilon=epsilon,
+                                                                 pairs="perm"))
+    for field in ("coords", "plane_index", "sample_index", "plane_cosine"):
+        np.testing.assert_array_equal(getattr(sparse, field), getattr(dense, field))
+    assert len(sparse.coords) > 0
+
+
 def test_probe_closed_form_equals_matrix_exponential():
     basis = make_basis("skewed", 6)
     u, v = slow_srm.plane_frame(basis, 2, 4)
