@@ -560,7 +560,8 @@ def _sparse_selections(problem: _Problem, min_cosine, big, plane_chunk):
     big_sample, big_axis = torch.nonzero(big, as_tuple=True)
     partner = torch.arange(k, device=device)[None, :]
     bound = min_cosine * min_cosine
-    found = []
+    none = torch.empty(0, dtype=torch.long, device=device)
+    found = [(none, none, proj.new_empty(0), proj.new_empty(0), proj.new_empty(0))]
     block = max(1, _CHUNK_ELEMENTS // k)
     for lo in range(0, len(big_sample), block):
         sample, axis = big_sample[lo : lo + block, None], big_axis[lo : lo + block, None]

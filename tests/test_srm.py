@@ -146,6 +146,15 @@ def test_non_orthonormal_basis_never_takes_the_sparse_route(monkeypatch):
     srmlib.spotlight_resonance(x, epsilon=-0.2, resolution=8)  # nor does epsilon <= 0
 
 
+def test_nothing_in_any_cone_on_either_route(route):
+    """Isotropic data in 64 dimensions never come within arccos(0.99) of a neuron plane."""
+    x = np.random.default_rng(0).standard_normal((2000, 64))
+    res = srmlib.spotlight_resonance(x, epsilon=0.99, resolution=12, max_planes=50, seed=0)
+    np.testing.assert_array_equal(res.values, 0.0)
+    projections = srmlib.pppm(x, epsilon=0.99, max_planes=50, seed=0)
+    assert projections.coords.shape == (0, 2) and projections.sample_index.shape == (0,)
+
+
 @pytest.mark.parametrize("epsilon", [0.5, 0.9])
 def test_pppm_is_the_same_on_both_routes(monkeypatch, epsilon):
     x = sample_activations(n=400, d=6, n_zero=0)
