@@ -242,37 +242,9 @@ def spotlight_resonance(
     >>> res.values.shape
     (6, 8)
     """
-    epsilon = check_epsilon(epsilon)
-    signed = check_bool(signed, "signed")
-    angle_values = _check_angles(angles, resolution)
     problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
-
-    grid = _AngleGrid.build(angle_values, uniform=angles is None, like=problem.projections)
-    n_planes, n_angles = len(problem.planes), len(angle_values)
-    counts = np.empty((n_planes, n_angles), dtype=np.int64)
-    # a chunk's work arrays hold (samples x planes) and (planes x 2A) elements: bound both
-    plane_chunk = _CHUNK_ELEMENTS // max(problem.n_samples, 2 * n_angles + 1)
-    bar = _progress_bar(progress, problem, "spotlight resonance")
-    for sel in _selections(problem, epsilon, split_always=True, plane_chunk=plane_chunk):
-        counts[sel.start : sel.stop] = _count_selection(sel, epsilon, signed, grid).cpu().numpy()
-        bar.update(sel.stop - sel.start)
-    bar.close()
-
-    values = np.empty((n_planes, n_angles), dtype=np.float64)
-    values[:, grid.order] = counts / problem.n_samples
-    return SRMResult(
-        angles=angle_values,
-        values=values,
-        planes=problem.planes,
-        epsilon=epsilon,
-        signed=signed,
-        pairs=problem.pairs,
-        n_samples=problem.n_samples,
-        n_excluded=problem.n_excluded,
-        n_dims=problem.n_dims,
-        basis_size=problem.basis_size,
-        seed=seed,
-    )
+    return problem.spotlight_resonance(epsilon=epsilon, resolution=resolution, angles=angles,
+                                       signed=signed, progress=progress)
 
 
 def pppm(
@@ -300,35 +272,8 @@ def pppm(
     -------
     PPPMResult
     """
-    epsilon = check_epsilon(epsilon)
     problem = _prepare(activations, basis, pairs, max_planes, seed, planes, device)
-    pieces = []
-    plane_chunk = _CHUNK_ELEMENTS // problem.n_samples
-    for sel in _selections(problem, epsilon, split_always=False, plane_chunk=plane_chunk):
-        norm = problem.norms[sel.sample]
-        pieces.append((
-            torch.stack([sel.a * norm, sel.b * norm], dim=1),
-            sel.plane + sel.start,
-            problem.valid_rows[sel.sample],
-            torch.sqrt(sel.r2),
-        ))
-    coords, plane_index, sample_index, plane_cosine = (
-        torch.cat(parts).cpu().numpy() for parts in zip(*pieces)
-    )
-    order = np.lexsort((sample_index, plane_index))  # by plane, then sample: one order always
-    coords, plane_index, sample_index, plane_cosine = (
-        coords[order], plane_index[order], sample_index[order], plane_cosine[order]
-    )
-    return PPPMResult(
-        coords=coords.astype(np.float64),
-        plane_index=plane_index,
-        sample_index=sample_index,
-        plane_cosine=plane_cosine.astype(np.float64),
-        planes=problem.planes,
-        epsilon=epsilon,
-        n_samples=problem.n_samples,
-        n_excluded=problem.n_excluded,
-    )
+    return problem.pppm(epsilon=epsilon)
 
 
 def isotropic_expectation(n_dims: int, epsilon):
@@ -383,24 +328,146 @@ def epsilon_for_isotropic_fraction(n_dims: int, fraction: float) -> float:
 
 
 @dataclass(frozen=True)
-class _Problem:
-    projections: torch.Tensor  # (n_valid, k): unit samples on unit basis vectors
-    gram: torch.Tensor  # (k, k): cosines between basis vectors
-    norms: torch.Tensor  # (n_valid,): sample lengths
-    valid_rows: torch.Tensor  # (n_valid,): row of each kept sample in the input
-    planes: np.ndarray  # (P, 2)
+class ProjectedActivations:
+    """Activations projected once onto a basis, ready for SRM and PPPM at any settings.
+
+    Made by :func:`project`. Everything that depends only on the data, the basis and the planes
+    is computed here once; :meth:`spotlight_resonance` and :meth:`pppm` then cost only the
+    counting, so exploring epsilon, the resolution or signed SRM (as the widgets do) never
+    repeats the projection.
+
+    Attributes
+    ----------
+    projections : torch.Tensor, shape (n_samples, k)
+        Cosines of the non-zero samples with the unit basis vectors.
+    gram : torch.Tensor, shape (k, k)
+        Cosines between basis vectors.
+    norms : torch.Tensor, shape (n_samples,)
+        Lengths of the non-zero samples.
+    valid_rows : torch.Tensor, shape (n_samples,)
+        Row of each kept sample in the input.
+    planes : ndarray of int, shape (P, 2)
+        Basis index pairs, in the row order of results.
+    pairs : str
+        ``"comb"``, ``"perm"`` or ``"custom"``.
+    n_excluded, n_dims, basis_size : int
+        Zero rows left out, the activations' dimension, and ``k``.
+    orthonormal : bool
+        Whether the basis vectors are orthonormal (to within ``1e-5``), which enables the sparse
+        route of the counting.
+    seed : int or None
+        Seed used for a random subset of planes.
+    """
+
+    projections: torch.Tensor
+    gram: torch.Tensor
+    norms: torch.Tensor
+    valid_rows: torch.Tensor
+    planes: np.ndarray
     pairs: str
     n_excluded: int
     n_dims: int
     basis_size: int
-    orthonormal: bool  # basis vectors orthonormal to within _ORTHONORMAL_TOLERANCE
+    orthonormal: bool
+    seed: int | None = None
 
     @property
     def n_samples(self) -> int:
+        """Samples that have a direction (non-zero rows)."""
         return int(self.projections.shape[0])
 
+    def spotlight_resonance(
+        self,
+        *,
+        epsilon: float = 0.9,
+        resolution: int = 360,
+        angles=None,
+        signed: bool = False,
+        progress: bool | None = None,
+    ) -> SRMResult:
+        """Spotlight resonance of these projections; see :func:`srmlib.spotlight_resonance`."""
+        epsilon = check_epsilon(epsilon)
+        signed = check_bool(signed, "signed")
+        angle_values = _check_angles(angles, resolution)
 
-def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> _Problem:
+        grid = _AngleGrid.build(angle_values, uniform=angles is None, like=self.projections)
+        n_planes, n_angles = len(self.planes), len(angle_values)
+        counts = np.empty((n_planes, n_angles), dtype=np.int64)
+        # a chunk's work arrays hold (samples x planes) and (planes x 2A) elements: bound both
+        plane_chunk = _CHUNK_ELEMENTS // max(self.n_samples, 2 * n_angles + 1)
+        bar = _progress_bar(progress, self, "spotlight resonance")
+        for sel in _selections(self, epsilon, split_always=True, plane_chunk=plane_chunk):
+            counts[sel.start : sel.stop] = _count_selection(sel, epsilon, signed, grid).cpu().numpy()
+            bar.update(sel.stop - sel.start)
+        bar.close()
+
+        values = np.empty((n_planes, n_angles), dtype=np.float64)
+        values[:, grid.order] = counts / self.n_samples
+        return SRMResult(
+            angles=angle_values,
+            values=values,
+            planes=self.planes,
+            epsilon=epsilon,
+            signed=signed,
+            pairs=self.pairs,
+            n_samples=self.n_samples,
+            n_excluded=self.n_excluded,
+            n_dims=self.n_dims,
+            basis_size=self.basis_size,
+            seed=self.seed,
+        )
+
+    def pppm(self, *, epsilon: float = 0.9) -> PPPMResult:
+        """In-plane projections of the samples near each plane; see :func:`srmlib.pppm`."""
+        epsilon = check_epsilon(epsilon)
+        pieces = []
+        plane_chunk = _CHUNK_ELEMENTS // self.n_samples
+        for sel in _selections(self, epsilon, split_always=False, plane_chunk=plane_chunk):
+            norm = self.norms[sel.sample]
+            pieces.append((
+                torch.stack([sel.a * norm, sel.b * norm], dim=1),
+                sel.plane + sel.start,
+                self.valid_rows[sel.sample],
+                torch.sqrt(sel.r2),
+            ))
+        coords, plane_index, sample_index, plane_cosine = (
+            torch.cat(parts).cpu().numpy() for parts in zip(*pieces)
+        )
+        order = np.lexsort((sample_index, plane_index))  # by plane, then sample: one order always
+        coords, plane_index, sample_index, plane_cosine = (
+            coords[order], plane_index[order], sample_index[order], plane_cosine[order]
+        )
+        return PPPMResult(
+            coords=coords.astype(np.float64),
+            plane_index=plane_index,
+            sample_index=sample_index,
+            plane_cosine=plane_cosine.astype(np.float64),
+            planes=self.planes,
+            epsilon=epsilon,
+            n_samples=self.n_samples,
+            n_excluded=self.n_excluded,
+        )
+
+
+def project(activations, basis=None, *, pairs: str = "comb", max_planes: int | None = None,
+            seed: int | None = None, planes=None, device=None) -> ProjectedActivations:
+    """Project ``activations`` onto a basis once, for repeated SRM and PPPM at other settings.
+
+    Takes the arguments of :func:`spotlight_resonance` that fix the data, the basis and the
+    planes, validates them the same way, and returns a :class:`ProjectedActivations`.
+
+    Examples
+    --------
+    >>> import numpy as np, srmlib
+    >>> x = np.random.default_rng(0).standard_normal((500, 4))
+    >>> projected = srmlib.project(x)
+    >>> [projected.spotlight_resonance(epsilon=e, resolution=8).values.shape for e in (0.5, 0.9)]
+    [(6, 8), (6, 8)]
+    """
+    return _prepare(activations, basis, pairs, max_planes, seed, planes, device)
+
+
+def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> ProjectedActivations:
     x = as_float_tensor(activations, "activations", ndim=2, device=device)
     n_dims = x.shape[1]
     if basis is None:
@@ -455,7 +522,7 @@ def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> _Pr
         )
     valid_rows = torch.nonzero(nonzero).flatten()
     x, norms = x[valid_rows], norms[valid_rows]
-    return _Problem(
+    return ProjectedActivations(
         projections=(x / norms[:, None]) @ unit_basis.T,
         gram=gram,
         norms=norms,
@@ -469,6 +536,7 @@ def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> _Pr
             (gram - torch.eye(basis_size, dtype=gram.dtype, device=gram.device)).abs().max()
             <= _ORTHONORMAL_TOLERANCE
         ),
+        seed=seed,
     )
 
 
@@ -492,7 +560,7 @@ class _Selection:
     always: torch.Tensor | None
 
 
-def _selections(problem: _Problem, min_cosine: float, *, split_always: bool, plane_chunk: int):
+def _selections(problem: ProjectedActivations, min_cosine: float, *, split_always: bool, plane_chunk: int):
     """Yield a :class:`_Selection` for each chunk of at most ``plane_chunk`` planes.
 
     Pairs whose cosine with the plane, ``r``, is at least ``min_cosine > 0`` are kept. For
@@ -526,7 +594,7 @@ def _in_plane_v(a: torch.Tensor, along_b_j: torch.Tensor, cos: torch.Tensor) -> 
     return along_b_j
 
 
-def _dense_selections(problem: _Problem, min_cosine, split_always, plane_chunk):
+def _dense_selections(problem: ProjectedActivations, min_cosine, split_always, plane_chunk):
     proj, n_planes = problem.projections, len(problem.planes)
     chunk = min(n_planes, max(1, min(plane_chunk, _CHUNK_ELEMENTS // proj.shape[0])))
     index = torch.as_tensor(problem.planes, device=proj.device)
@@ -551,7 +619,7 @@ def _dense_selections(problem: _Problem, min_cosine, split_always, plane_chunk):
                          b.reshape(-1)[flat], r2.reshape(-1)[flat], always)
 
 
-def _sparse_selections(problem: _Problem, min_cosine, big, plane_chunk):
+def _sparse_selections(problem: ProjectedActivations, min_cosine, big, plane_chunk):
     proj, gram = problem.projections, problem.gram
     k, n_planes, device = problem.basis_size, len(problem.planes), proj.device
     index = torch.as_tensor(problem.planes, device=device)
@@ -691,7 +759,7 @@ def _plane_row(planes: np.ndarray, i: int, j: int) -> int:
     return int(rows[0])
 
 
-def _progress_bar(progress, problem: _Problem, label: str):
+def _progress_bar(progress, problem: ProjectedActivations, label: str):
     work = problem.n_samples * len(problem.planes)
     show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
     return tqdm(total=len(problem.planes), desc=label, unit="plane", disable=not show)

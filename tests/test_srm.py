@@ -436,3 +436,23 @@ def test_isotropic_helpers_reject_bad_input():
     with pytest.raises(ValueError, match="unsigned"):
         srmlib.spotlight_resonance(np.eye(3), epsilon=0.5, resolution=4,
                                    signed=True).resonance_ratio()
+
+
+def test_projected_activations_are_reused_with_the_same_results():
+    x = sample_activations(n_zero=2)
+    basis = make_basis("skewed", x.shape[1])
+    with pytest.warns(UserWarning, match="zero vectors") as caught:
+        projected = srmlib.project(x, basis, pairs="perm", max_planes=9, seed=3)
+    assert caught[0].filename == __file__  # the warning points at the caller
+    for epsilon, signed in [(0.5, False), (0.8, True), (-0.2, False)]:
+        with pytest.warns(UserWarning):
+            direct = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, resolution=20,
+                                                signed=signed, pairs="perm", max_planes=9, seed=3)
+        again = projected.spotlight_resonance(epsilon=epsilon, resolution=20, signed=signed)
+        np.testing.assert_array_equal(again.values, direct.values)
+        assert (again.seed, again.n_excluded) == (3, 2)
+    with pytest.warns(UserWarning):
+        direct_pppm = srmlib.pppm(x, basis, epsilon=0.7, pairs="perm", max_planes=9, seed=3)
+    np.testing.assert_array_equal(projected.pppm(epsilon=0.7).coords, direct_pppm.coords)
+    with pytest.raises(ValueError, match="epsilon"):
+        projected.spotlight_resonance(epsilon=3.0)
