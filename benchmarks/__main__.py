@@ -28,6 +28,9 @@ Rows:
 * (c) srmlib on all of ``L`` in a fresh subprocess: wall time (bar: under 15 s) and peak resident
   memory of that whole process (bar: under 2 GB = 1,907 MiB), with the increase over the peak
   after importing srmlib and creating the data.
+* (d) :class:`srmlib.widgets.SRMExplorer` on d=16, n=5,000 (120 planes, 180 angles): median
+  redraw time after moving the epsilon slider, the resolution, the view and signed (see
+  :mod:`benchmarks.widgets`). Bar: every median under 0.3 s. Skipped without ipywidgets.
 * info: ``L`` in float32, and ``W`` (timed on every 16th plane and scaled to 32,640). No bars.
 
 Under the table: the fraction of (sample, plane) pairs inside the epsilon filter for each
@@ -47,6 +50,7 @@ import numpy as np
 import srmlib
 
 from . import direct_srm, reference_srm
+from .widgets import REDRAW_LIMIT_S, bench_widgets
 from .workloads import LARGE, ROTATED_BASIS_SEED, SMALL, arc_fraction, relu_activations
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,6 +163,7 @@ def main() -> int:
     large_fraction = arc_fraction(x, np.eye(LARGE["d"]), LARGE["epsilon"])
     rotated = srmlib.random_rotation(LARGE["d"], seed=ROTATED_BASIS_SEED)
     worst_fraction = arc_fraction(x, rotated, 0.0)
+    widget = bench_widgets()
 
     ref_total = small["per_plane_s"] * small["n_planes"]
     speedup_a = ref_total / small["srmlib_s"]
@@ -175,6 +180,18 @@ def main() -> int:
         "c_time": large_s < TIME_LIMIT_S,
         "c_memory": peak_mib < MEMORY_LIMIT_MIB,
     }
+    if widget is None:
+        widget_row = ["(d)", "widget redraw", "skipped: ipywidgets (the book extra) missing",
+                      "-", "-", f"< {REDRAW_LIMIT_S} s", "-"]
+    else:
+        medians = widget["medians_s"]
+        met["d"] = max(medians.values()) < REDRAW_LIMIT_S
+        widget_row = [
+            "(d)", f"widget redraw, d=16 n=5,000 ({widget['n_planes']} planes)",
+            f"epsilon {medians['epsilon']:.3f} s (median of {widget['redraws']['epsilon']})",
+            ", ".join(f"{name} {medians[name]:.3f} s" for name in ("resolution", "view", "signed"))
+            + " (medians)",
+            f"{max(medians.values()):.3f} s", f"< {REDRAW_LIMIT_S} s", "yes" if met["d"] else "NO"]
     yes = {True: "yes", False: "NO"}
     best_of_large = f"best of {len(large['times_s'])}: " + ", ".join(
         _seconds(t) for t in large["times_s"])
@@ -195,6 +212,7 @@ def main() -> int:
          f"({_mib(large['baseline_rss_kib']):,.0f} MiB RSS); srmlib +{increase_mib:,.0f} MiB",
          f"{peak_mib:,.0f} MiB", f"< {MEMORY_LIMIT_MIB:,.0f} MiB (2 GB)",
          yes[met["c_memory"]]],
+        widget_row,
         ["info", "L float32", f"{_seconds(large32['times_s'][0])} (1 run)",
          f"peak RSS {_mib(large32['peak_kib']):,.0f} MiB "
          f"(+{_mib(large32['peak_kib'] - large32['baseline_peak_kib']):,.0f} MiB)",

@@ -449,6 +449,7 @@ def plot_pppm(
     normalise: bool = False,
     basis_angle: float = math.pi / 2,
     title: str | None = None,
+    extent: float | None = None,
 ) -> Axes:
     """PPPM: the samples lying near one plane, projected into it.
 
@@ -471,6 +472,10 @@ def plot_pppm(
         direction.
     title : str, optional
         Defaults to the plane and the angular distance ``arccos(epsilon)`` kept.
+    extent : float, optional
+        Half-width of the square shown, in the units of the axes (default: 1.1 times the
+        largest coordinate, or 1.1 when ``normalise``). Fix it to compare several pictures, as
+        the frames of :func:`srmlib.widgets.pppm_animation` do.
 
     Returns
     -------
@@ -486,6 +491,10 @@ def plot_pppm(
         raise ValueError(f"kind must be 'scatter' or 'hexbin', got {kind!r}")
     basis_angle = check_real(basis_angle, "basis_angle")
     normalise = check_bool(normalise, "normalise")
+    if extent is not None:
+        extent = check_real(extent, "extent")
+        if extent <= 0:
+            raise ValueError(f"extent must be positive, got {extent}")
     i, j = int(plane[0]), int(plane[1])
     coords = result.in_plane(i, j)
     if normalise:
@@ -494,9 +503,9 @@ def plot_pppm(
         coords = np.divide(coords, lengths, out=np.zeros_like(coords), where=lengths > 0)
         coords = coords * in_plane[:, None]
     ax = _new_axes(ax, figsize=(5.0, 4.6))
-    extent = 1.1 * float(np.abs(coords).max()) if len(coords) else 1.0
+    if extent is None:
+        extent = 1.1 if normalise else (1.1 * float(np.abs(coords).max()) if len(coords) else 1.0)
     if normalise:
-        extent = 1.1
         ring = np.linspace(0.0, TWO_PI, 361)
         for radius in (1.0, max(result.epsilon, 0.0)):
             ax.plot(radius * np.cos(ring), radius * np.sin(ring), color="0.6", linewidth=0.8)

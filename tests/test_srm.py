@@ -456,3 +456,31 @@ def test_projected_activations_are_reused_with_the_same_results():
     np.testing.assert_array_equal(projected.pppm(epsilon=0.7).coords, direct_pppm.coords)
     with pytest.raises(ValueError, match="epsilon"):
         projected.spotlight_resonance(epsilon=3.0)
+
+
+def test_small_workloads_count_on_one_thread_and_restore_the_setting(monkeypatch):
+    seen = []
+    original_count = srm_module._count_selection
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original_count(*args, **kwargs)
+
+    monkeypatch.setattr(srm_module, "_count_selection", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x = sample_activations(n_zero=0)
+        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 0)  # everything counts as large
+        seen.clear()
+        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        assert set(seen) == {2}
+        monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 10**9)
+        with pytest.raises(ValueError):
+            srmlib.project(x).spotlight_resonance(epsilon=0.5, angles=[0.0, np.nan])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
