@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: book test lab bench lock clean
+.PHONY: book test vendor lab bench lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,12 +13,18 @@ $(INSTALLED): pyproject.toml constraints.txt
 	touch $@
 
 ## book: execute every chapter and build the website into _build/html (a failing cell fails)
-book: $(INSTALLED)
+book: $(INSTALLED) vendor
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
-## test: unit tests, every chapter through nbval (quick=True), and a fresh build of the book
-test: $(INSTALLED)
+## test: unit tests, every chapter through nbval (quick=True), a fresh build of the book, and
+## its pages in headless Chromium with the network blocked (tests/test_website.py)
+test: $(INSTALLED) vendor
 	$(BIN)/python -m pytest
+
+## vendor: the website's MathJax, require.js and ipywidgets manager, fetched with npm at the
+## versions and sha512 hashes in tools/vendor.lock.json (does nothing when already there)
+vendor:
+	$(PYTHON) tools/vendor_assets.py
 
 ## lab: open the chapters in JupyterLab; a double-click opens a chapter's .md as a notebook
 lab: $(INSTALLED)
@@ -38,4 +44,4 @@ lock:
 	/tmp/srmlib-lock/bin/python -m pip freeze --exclude srmlib --exclude torch >> constraints.txt
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache book/_static/vendor

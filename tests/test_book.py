@@ -8,25 +8,19 @@ rendered math and no error output.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import nbformat
 import pytest
-import yaml
+from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import BOOK_BUILD_FLAGS, ROOT, chapter_pages, toc_files
+
 pytestmark = pytest.mark.book
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc["parts"]:
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
 
 
 class PageParser(HTMLParser):
@@ -34,25 +28,42 @@ class PageParser(HTMLParser):
         super().__init__()
         self.images: list[str] = []
         self.classes: list[str] = []
+        self.assets: list[str] = []  # what the browser fetches by itself: scripts, styles, images
+        self.links: dict[str, str] = {}  # link class -> href
+        self.scripts: list[str] = []  # inline script bodies
+        self._in_script = False
+        self.admonition_titles: list[str] = []
+        self._in_admonition_title = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "img":
-            self.images.append(attrs.get("src", ""))
-        self.classes += (attrs.get("class") or "").split()
+        classes = (attrs.get("class") or "").split()
+        if tag == "img" and attrs.get("src"):  # a to_jshtml animation's <img> gets its src from JS
+            self.images.append(attrs["src"])
+        if tag in ("img", "script", "iframe", "source", "video", "audio") and attrs.get("src"):
+            self.assets.append(attrs["src"])
+        if tag == "link" and attrs.get("rel") not in ("next", "prev", "index", "search", "canonical", "alternate"):
+            self.assets.append(attrs.get("href", ""))
+        if tag == "a":
+            self.links.update({c: attrs.get("href", "") for c in classes})
+        self._in_script = tag == "script" and not attrs.get("src")
+        self._in_admonition_title = tag == "p" and "admonition-title" in classes
+        self.classes += classes
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_admonition_title = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+        if self._in_admonition_title:
+            self.admonition_titles.append(data.strip())
 
 
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out),
-         "--warningiserror", "--keep-going"],
-        capture_output=True, text=True, timeout=1800,
-    )
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-    return out / "_build" / "html"
+def parse(html_path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(html_path.read_text())
+    return parser
 
 
 def test_every_toc_page_is_built(built_site):
@@ -60,7 +71,7 @@ def test_every_toc_page_is_built(built_site):
     assert not missing, f"pages in _toc.yml that were not built: {missing}"
 
 
-@pytest.mark.parametrize("page", [f for f in toc_files() if f.startswith("notebooks/")])
+@pytest.mark.parametrize("page", chapter_pages())
 def test_chapter_renders_figures_and_math_without_errors(built_site, page):
     html_path = built_site / f"{page}.html"
     html = html_path.read_text()
@@ -84,3 +95,83 @@ def test_source_files_are_not_left_out(built_site):
     chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("*.md"))
     in_toc = sorted(Path(f).name for f in toc_files() if f.startswith("notebooks/"))
     assert chapters == in_toc
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_pages_fetch_nothing_from_outside(built_site, page):
+    """The site works offline: scripts, styles, fonts and images are all local files.
+
+    (Hyperlinks to papers are fine; they are followed only when a reader clicks them.)
+    test_website.py checks the same in a browser, with the network blocked.
+    """
+    html_path = built_site / f"{page}.html"
+    parser = parse(html_path)
+    outside = [a for a in parser.assets if re.match(r"([a-z]+:)?//", a) and not a.startswith("data:")]
+    assert not outside, f"{page} loads {outside} from outside the site"
+    for asset in parser.assets:
+        if not re.match(r"[a-z]+:", asset):
+            local = (html_path.parent / asset.split("?")[0].split("#")[0]).resolve()
+            assert local.is_file(), f"{page}: {asset} is not in the built site"
+    urls = [u for body in parser.scripts for u in re.findall(r"https?://[^\s\"']+", body)
+            if not u.startswith("http://www.w3.org/")]  # XML namespaces are names, not requests
+    assert not urls, f"{page}: inline scripts name outside URLs {urls}"
+
+
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_states_what_you_will_learn(built_site, page):
+    titles = parse(built_site / f"{page}.html").admonition_titles
+    assert "What you will learn" in titles, (
+        f"{page}: no 'What you will learn' admonition near the top (found admonitions {titles})")
+
+
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_offers_its_executed_notebook(built_site, page):
+    """The download menu's .ipynb is the notebook as executed for the website, outputs included."""
+    html_path = built_site / f"{page}.html"
+    href = parse(html_path).links.get("btn-download-notebook-button")
+    assert href, f"{page}: no .ipynb in the download menu"
+    notebook_path = (html_path.parent / href).resolve()
+    assert notebook_path.is_file(), f"{page}: the .ipynb link {href} leads nowhere"
+    notebook = nbformat.read(notebook_path, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.execution_count for cell in code), f"{page}: the download is not executed"
+    images = [o for cell in code for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert images, f"{page}: the downloaded notebook has no figure outputs"
+
+
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_figures_are_opaque(built_site, page):
+    """Figures stay readable on the dark theme: no transparent pixels that would show the page.
+
+    Checks every image the page shows and every PNG embedded in it (e.g. the frames of a
+    matplotlib to_jshtml animation).
+    """
+    html_path = built_site / f"{page}.html"
+    html = html_path.read_text()
+    figures = {}
+    for src in parse(html_path).images:
+        if not src.startswith("data:"):
+            figures[src] = (html_path.parent / src).read_bytes()
+    for i, data in enumerate(re.findall(r"data:image/(?:png|jpeg|webp);base64,([A-Za-z0-9+/=\\\n]+)", html)):
+        figures[f"embedded image {i}"] = base64.b64decode(re.sub(r"[\\\n]", "", data))
+    assert figures, f"{page}: no figures"
+    for name, data in figures.items():
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except Exception as error:  # noqa: BLE001 - any unreadable figure fails the same way
+            pytest.fail(f"{page}: {name} is not a raster image PIL can read ({error}); "
+                        "figures must be PNGs with an opaque background")
+        alpha_min, _ = image.convert("RGBA").getchannel("A").getextrema()
+        assert alpha_min == 255, (
+            f"{page}: {name} has transparent pixels (alpha down to {alpha_min}); figures need an "
+            "opaque background to be readable in the dark theme (srmlib.plotting sets white)")
+
+
+def test_tests_build_the_book_like_make_book():
+    """conftest.py builds with the flags of the Makefile's `book` recipe, so tests see that site."""
+    recipe = re.search(r"^book:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    build = next(line for line in recipe.splitlines() if "jupyter-book build" in line)
+    assert build.split("jupyter-book build .", 1)[1].split() == BOOK_BUILD_FLAGS
+    assert "vendor" in re.search(r"^book:(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)

@@ -1,0 +1,49 @@
+"""One fresh build of the whole book, shared by the page checks (test_book.py) and the browser
+checks (test_website.py).
+
+It is built the way `make book` builds it: the browser assets are vendored first
+(tools/vendor_assets.py, a no-op when they are already there), then `jupyter-book build` with
+the same flags as the Makefile's `book` recipe (test_book.py checks they stay the same), into a
+temporary directory so that a reader's `_build/` is neither used nor disturbed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK_BUILD_FLAGS = ["--warningiserror", "--keep-going"]
+
+
+def toc_files() -> list[str]:
+    """Every page of _toc.yml, in reading order, as paths without suffix."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def chapter_pages() -> list[str]:
+    return [f for f in toc_files() if f.startswith("notebooks/")]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The HTML output directory of a fresh build of the book."""
+    vendor = subprocess.run([sys.executable, str(ROOT / "tools" / "vendor_assets.py")],
+                            capture_output=True, text=True, timeout=600)
+    assert vendor.returncode == 0, f"vendoring the website's assets failed:\n{vendor.stderr}"
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), *BOOK_BUILD_FLAGS],
+        capture_output=True, text=True, timeout=1800,
+    )
+    assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return out / "_build" / "html"
