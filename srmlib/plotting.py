@@ -37,9 +37,12 @@ __all__ = [
     "PALETTE",
     "plot_cone_geometry",
     "plot_isotropic_expectation",
+    "plot_null_distribution",
     "plot_pppm",
+    "plot_relative_error",
     "plot_srm_comparison",
     "plot_srm_ensemble",
+    "plot_srm_error_bars",
     "plot_srm_polar",
     "plot_srm_statistics",
     "set_angle_ticks",
@@ -702,3 +705,188 @@ def _arrow(ax: Axes, angle: float, label: str, color, *, width: float = 1.6,
     ax.add_patch(FancyArrowPatch((0, 0), tip, arrowstyle="-|>", mutation_scale=14, color=color,
                                  linewidth=width, linestyle=style))
     ax.annotate(label, 1.15 * tip, color=color, ha="center", va="center", fontsize="large")
+
+
+# --------------------------------------------------------------------------- chapter 2 figures
+# Chapter 2 ("SRM in practice: choosing the resolution") introduces these figures.
+
+
+@_styled
+def plot_srm_error_bars(
+    result: SRMResult,
+    plane: tuple[int, int] | None = None,
+    ax: Axes | None = None,
+    *,
+    confidence: float = 0.95,
+    ratio: bool = False,
+    title: str | None = None,
+    color: str | None = None,
+) -> Axes:
+    """One plane's SRM (or the mean over planes) with a binomial confidence band.
+
+    The band is the Wilson interval of :func:`srmlib.stats.wilson_interval`. For the mean over
+    planes (``plane=None``) it is the Wilson interval of the mean value with the same ``n``:
+    planes share samples, so this is conservative (the standard error of a mean of fractions
+    is at most the largest of theirs), never too narrow.
+
+    Parameters
+    ----------
+    result : SRMResult
+        An unsigned result.
+    plane : (int, int), optional
+        Basis index pair to show; the mean over planes when ``None``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    confidence : float
+        Coverage of the band, strictly between 0 and 1.
+    ratio : bool
+        Divide the curve, the band and the baseline by the isotropic baseline (resonance ratio).
+    title : str, optional
+        Defaults to the plane, ``epsilon`` and the confidence.
+    color : str, optional
+        Colour of the curve and band (default: Okabe-Ito blue).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Lines: the curve and the baseline; the band is a filled area.
+    """
+    from .stats import wilson_interval
+
+    result = _check_srm(result)
+    if result.signed:
+        raise ValueError("error bars need unsigned SRM (signed=False)")
+    ratio = check_bool(ratio, "ratio")
+    if plane is None:
+        curve, label = result.mean(), "mean over planes"
+    else:
+        i, j = _check_plane(plane)
+        curve, label = result.plane(i, j), f"plane ({i}, {j})"
+    low, high = wilson_interval(curve, result.n_samples, confidence=confidence)
+    scale = result.isotropic_baseline if ratio else 1.0
+    if scale == 0.0:
+        raise ValueError("the isotropic baseline is 0, so no ratio can be formed")
+    ax = _new_axes(ax)
+    color = PALETTE[0] if color is None else color
+    angles, (curve, low, high) = _closed_curves(result.angles, np.stack([curve, low, high]))
+    ax.fill_between(angles, low / scale, high / scale, color=color, alpha=0.3, linewidth=0,
+                    label=f"{100 * confidence:g}% Wilson interval (n = {result.n_samples})")
+    ax.plot(angles, curve / scale, color=color, linewidth=1.8, label=label)
+    ax.axhline(1.0 if ratio else result.isotropic_baseline, color=BASELINE_COLOR,
+               linestyle="--", linewidth=1.4, label="isotropic baseline")
+    set_angle_ticks(ax)
+    ax.set_xlabel(_ANGLE_LABEL)
+    ax.set_ylabel("resonance ratio (SRM / baseline)" if ratio
+                  else "SRM (fraction of samples in the cone)")
+    _legend_below(ax)
+    ax.set_title(title if title is not None else
+                 rf"SRM with error bars, {label}, $\epsilon$ = {result.epsilon:.2f}")
+    return ax
+
+
+@_styled
+def plot_null_distribution(
+    test,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    bins: int = 30,
+) -> Axes:
+    """The rotation test: a histogram of the statistic in random bases, and the observed value.
+
+    Parameters
+    ----------
+    test : srmlib.stats.RotationTest
+        From :func:`srmlib.stats.rotation_test`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to the statistic and the p-value.
+    bins : int
+        Histogram bins.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One histogram and one vertical line at the observed value.
+    """
+    from .stats import RotationTest
+
+    if not isinstance(test, RotationTest):
+        raise TypeError(f"test must be a RotationTest, got {type(test).__name__}")
+    bins = check_int(bins, "bins", minimum=1)
+    ax = _new_axes(ax)
+    ax.hist(test.null, bins=bins, color=PALETTE[0], alpha=0.7,
+            label=f"{test.n_rotations} randomly rotated bases")
+    ax.axvline(test.observed, color=OKABE_ITO["vermillion"], linewidth=2.4,
+               label=f"given basis (p = {test.p_value:.3g})")
+    ax.set_xlabel(f"{test.statistic} statistic (dimensionless)")
+    ax.set_ylabel("number of random bases")
+    _legend_below(ax)
+    ax.set_title(title if title is not None else
+                 f"Rotation test: {test.statistic}, p = {test.p_value:.3g}")
+    return ax
+
+
+@_styled
+def plot_relative_error(
+    dims: Iterable[int],
+    n_samples: int,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+) -> Axes:
+    """Relative binomial error of SRM at the isotropic baseline against ``epsilon``.
+
+    One curve ``sqrt((1 - p0) / (n p0))`` per dimension (see
+    :func:`srmlib.stats.baseline_relative_error`), on a log scale: narrow cones and high
+    dimensions leave few samples in the cone, so each value is noisier.
+
+    Parameters
+    ----------
+    dims : iterable of int
+        Dimensions to draw (each at least 2).
+    n_samples : int
+        Samples behind each SRM value.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to the number of samples.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per dimension.
+    """
+    from .stats import baseline_relative_error
+
+    dims = [check_int(d, "dims", minimum=2) for d in dims]
+    if not dims:
+        raise ValueError("dims must hold at least one dimension")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    ax = _new_axes(ax)
+    eps = np.linspace(0.0, 0.995, 400)
+    for k, d in enumerate(dims):
+        ax.plot(eps, baseline_relative_error(d, eps, n_samples), color=PALETTE[k % len(PALETTE)],
+                linewidth=2.0, label=f"d = {d}")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 10.0)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel(r"$\epsilon$, cosine of the cone half-angle (dimensionless)")
+    ax.set_ylabel("relative error at the baseline\n" + r"$\sqrt{(1-p_0)/(n p_0)}$")
+    top = ax.secondary_xaxis("top", functions=(lambda e: np.arccos(np.clip(e, -1.0, 1.0)),
+                                               np.cos))
+    top.set_xticks([0.0, math.pi / 8, math.pi / 4, 3 * math.pi / 8, math.pi / 2],
+                   [r"$0$", r"$\pi/8$", r"$\pi/4$", r"$3\pi/8$", r"$\pi/2$"])
+    top.set_xlabel(r"cone half-angle $\arccos\epsilon$ (rad)")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title(title if title is not None else
+                 f"Binomial noise at the isotropic baseline, n = {n_samples}")
+    return ax
+
+
+def _check_plane(plane) -> tuple[int, int]:
+    if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
+            or not all(isinstance(k, (int, np.integer)) for k in plane)):
+        raise TypeError(f"plane must be a pair of basis indices (i, j), got {plane!r}")
+    return int(plane[0]), int(plane[1])

@@ -1,0 +1,356 @@
+"""How sure is an SRM value? Binomial error bars, and a test against randomly rotated bases.
+
+Chapter 2 ("SRM in practice: choosing the resolution") explains both.
+
+**Error bars.** An unsigned SRM value is the fraction ``p`` of ``n`` samples inside a cone, so
+``n p`` is binomial: its standard error is ``sqrt(p (1 - p) / n)``
+(:func:`standard_error`), and :func:`wilson_interval` gives a confidence interval that stays
+inside ``[0, 1]`` and is not empty where ``p`` is 0 or 1. Values at different angles or planes
+share samples, so they are correlated; each error bar is right for its own value.
+:func:`baseline_relative_error` is the relative error ``sqrt((1 - p0) / (n p0))`` at the
+isotropic baseline ``p0``: it grows quickly as the cone narrows or the dimension grows.
+
+**Rotation test.** Is an observed alignment with a basis unusual, or would a randomly rotated
+basis show as much? :func:`rotation_test` computes a statistic of the SRM in the given basis
+and in ``n_rotations`` Haar-random rotations of it (the whole basis rotated together, so the
+angles between its vectors are kept) and returns the permutation-style p-value
+``(1 + #{null >= observed}) / (1 + n_rotations)``. If the data's distribution is invariant
+under rotations, the observed basis is just one more random basis, and the p-value is
+uniformly distributed on ``{1, ..., n_rotations + 1} / (n_rotations + 1)`` (or larger, with
+ties): the test is exact, not asymptotic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import special
+from tqdm.auto import tqdm
+
+from ._validation import as_float_tensor, check_bool, check_epsilon, check_int, check_real, make_rng
+from .bases import random_rotation
+from .srm import SRMResult, isotropic_expectation, project
+
+__all__ = [
+    "STATISTICS",
+    "RotationTest",
+    "baseline_relative_error",
+    "rotation_test",
+    "standard_error",
+    "wilson_interval",
+]
+
+#: Named statistics of :func:`rotation_test`.
+STATISTICS = ("contrast", "alignment")
+
+# Work (rotations x samples x planes) above which rotation_test shows a progress bar by default.
+_PROGRESS_WORK = 10**8
+
+
+def standard_error(result, n_samples: int | None = None) -> np.ndarray:
+    """Binomial standard error ``sqrt(p (1 - p) / n)`` of each unsigned SRM value.
+
+    Parameters
+    ----------
+    result : SRMResult or array_like
+        An unsigned result (``values`` of shape ``(P, A)`` and its ``n_samples``), or fractions
+        in ``[0, 1]`` of any shape together with ``n_samples``.
+    n_samples : int, optional
+        Number of samples behind the fractions; only with an array.
+
+    Returns
+    -------
+    ndarray
+        Same shape as the values, ``(P, A)`` for a result.
+
+    Raises
+    ------
+    ValueError
+        For a signed result (its values are differences of two fractions), fractions outside
+        ``[0, 1]``, or ``n_samples`` given twice or not at all.
+
+    Examples
+    --------
+    >>> standard_error([0.5, 0.1], n_samples=100).round(3).tolist()
+    [0.05, 0.03]
+    """
+    p, n = _fractions(result, n_samples)
+    return np.sqrt(p * (1.0 - p) / n)
+
+
+def wilson_interval(result, n_samples: int | None = None, *,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for each unsigned SRM value.
+
+    With ``z`` the two-sided normal quantile of ``confidence``, the interval is
+    ``(p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``. Unlike ``p -+ z * SE`` it
+    stays inside ``[0, 1]``, and it has positive width where ``p`` is 0 or 1 (Wilson, 1927;
+    Brown, Cai and DasGupta, 2001).
+
+    Parameters
+    ----------
+    result : SRMResult or array_like
+        As for :func:`standard_error`.
+    n_samples : int, optional
+        Only with an array of fractions.
+    confidence : float
+        Coverage of the interval, strictly between 0 and 1.
+
+    Returns
+    -------
+    (low, high) : tuple of ndarray
+        Each the shape of the values, ``(P, A)`` for a result.
+
+    Examples
+    --------
+    >>> low, high = wilson_interval([0.0], n_samples=100)
+    >>> float(low[0]), round(float(high[0]), 4)
+    (0.0, 0.037)
+    """
+    p, n = _fractions(result, n_samples)
+    confidence = check_real(confidence, "confidence")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    z = float(special.ndtri(0.5 + confidence / 2.0))
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n)) / denominator
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def baseline_relative_error(n_dims: int, epsilon, n_samples: int):
+    """Relative binomial error at the isotropic baseline: ``sqrt((1 - p0) / (n p0))``.
+
+    ``p0 = isotropic_expectation(n_dims, epsilon)`` is the SRM value of directionless data. A
+    narrower cone (larger ``epsilon``) or a higher dimension makes ``p0`` smaller and the
+    relative error larger; to keep it at ``r`` takes ``n = (1 - p0) / (p0 r^2)`` samples.
+
+    Parameters
+    ----------
+    n_dims : int
+        Dimension of the activations.
+    epsilon : float or array_like
+        Cosine(s) of the cone half-angle.
+    n_samples : int
+        Samples behind each value.
+
+    Returns
+    -------
+    float or ndarray
+        Same shape as ``epsilon``; ``inf`` where ``p0`` is 0.
+    """
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    p0 = np.asarray(isotropic_expectation(n_dims, epsilon), dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        value = np.sqrt((1.0 - p0) / (n_samples * p0))
+    return float(value) if value.ndim == 0 else value
+
+
+@dataclass(frozen=True)
+class RotationTest:
+    """Outcome of :func:`rotation_test`.
+
+    Attributes
+    ----------
+    observed : float
+        The statistic in the given basis.
+    null : ndarray, shape (n_rotations,)
+        The statistic in each randomly rotated basis.
+    p_value : float
+        ``(1 + #{null >= observed}) / (1 + n_rotations)``: small when the given basis is more
+        unusual than random ones; never below ``1 / (1 + n_rotations)``.
+    statistic : str
+        Name of the statistic (``"contrast"``, ``"alignment"`` or a function's name).
+    result : SRMResult or None
+        The SRM in the given basis (``None`` for ``"alignment"``, which needs no SRM).
+    epsilon : float
+        Cosine of the cone half-angle used.
+    n_rotations : int
+        Number of random bases.
+    seed : int or None
+        Seed of the rotations.
+    n_samples, n_dims : int
+        Samples with a direction, and their dimension.
+    """
+
+    observed: float
+    null: np.ndarray
+    p_value: float
+    statistic: str
+    result: SRMResult | None
+    epsilon: float
+    n_rotations: int
+    seed: int | None
+    n_samples: int
+    n_dims: int
+
+    @property
+    def z_score(self) -> float:
+        """``(observed - mean(null)) / std(null)``: how many null spreads above the null mean."""
+        spread = float(self.null.std())
+        return math.inf if spread == 0 else (self.observed - float(self.null.mean())) / spread
+
+    @property
+    def min_p_value(self) -> float:
+        """The smallest p-value this many rotations can give, ``1 / (1 + n_rotations)``."""
+        return 1.0 / (1 + self.n_rotations)
+
+
+def rotation_test(
+    activations,
+    basis=None,
+    *,
+    epsilon: float = 0.9,
+    resolution: int = 72,
+    statistic: str | Callable[[SRMResult], float] = "contrast",
+    n_rotations: int = 99,
+    seed: int | None = 0,
+    pairs: str = "comb",
+    max_planes: int | None = None,
+    progress: bool | None = None,
+) -> RotationTest:
+    """How unusual is the alignment of ``activations`` with ``basis``? A randomly-rotated null.
+
+    The statistic is computed in the given basis and in ``n_rotations`` bases ``{Q b_k}``, each
+    with its own Haar-random rotation ``Q`` (:func:`srmlib.random_rotation`, drawn from
+    ``seed``). The p-value is ``(1 + #{null >= observed}) / (1 + n_rotations)``.
+
+    Statistics
+    ----------
+    ``"contrast"`` (default)
+        The standard deviation over angles of the mean-over-planes resonance ratio,
+        ``std_theta(mean_planes SRM(theta)) / p0`` with ``p0`` the isotropic baseline. Structure
+        that every plane shows at the same angles (aligned peaks at the basis vectors, or
+        anti-aligned ones between them) survives the mean over planes; structure at a random
+        phase in each plane, as a basis unrelated to the data gives, averages out. It detects
+        alignment and anti-alignment alike.
+    ``"alignment"``
+        The mean over basis vectors ``b_k`` of the fraction of samples within
+        ``arccos(epsilon)`` of ``+b_k`` or ``-b_k``, divided by its isotropic value ``2 p0``:
+        a spotlight on each basis axis, without the sweep. Large for aligned data only; needs
+        ``epsilon > 0`` (the two cones must not overlap).
+    a callable
+        ``statistic(result) -> float`` of an unsigned :class:`~srmlib.SRMResult` computed at
+        ``epsilon`` and ``resolution``; larger must mean "more unusual".
+
+    Parameters
+    ----------
+    activations : array_like or torch.Tensor, shape (n, d)
+        One sample per row; zero rows are left out (with a warning).
+    basis : array_like, shape (k, d), optional
+        The basis to test; default the neurons.
+    epsilon : float
+        Cosine of the cone half-angle.
+    resolution : int
+        Probe angles per plane (not used by ``"alignment"``).
+    statistic : {"contrast", "alignment"} or callable
+        See above.
+    n_rotations : int
+        Number of random bases, at least 1; the smallest possible p-value is
+        ``1 / (1 + n_rotations)``.
+    seed : int, numpy.random.Generator or None
+        Source of the rotations.
+    pairs, max_planes
+        As for :func:`srmlib.spotlight_resonance`; a random subset of planes (``max_planes``)
+        is drawn once, with ``seed``, and used in every basis.
+    progress : bool, optional
+        Progress bar over rotations; by default only for large workloads.
+
+    Returns
+    -------
+    RotationTest
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.maximum(np.random.default_rng(0).standard_normal((2000, 4)) - 1, 0)
+    >>> x = x[x.any(axis=1)]
+    >>> test = rotation_test(x, epsilon=0.8, n_rotations=19, seed=0)
+    >>> test.p_value
+    0.05
+    """
+    epsilon = check_epsilon(epsilon)
+    resolution = check_int(resolution, "resolution", minimum=1)
+    n_rotations = check_int(n_rotations, "n_rotations", minimum=1)
+    name, compute = _statistic(statistic, epsilon, resolution)
+    x = as_float_tensor(activations, "activations", ndim=2)
+    n_dims = x.shape[1]
+    if basis is None:
+        basis = np.eye(n_dims)
+    basis = as_float_tensor(basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
+    if basis.shape[1] != n_dims:
+        raise ValueError(f"basis has vectors of dimension {basis.shape[1]} but activations have "
+                         f"{n_dims} columns; basis must have shape (n_vectors, n_dims)")
+    rng = make_rng(seed)
+    plane_seed = None if max_planes is None else int(rng.integers(2**31))
+    projected = project(x, basis, pairs=pairs, max_planes=max_planes, seed=plane_seed)
+    planes = projected.planes
+    observed, result = compute(projected)
+
+    work = n_rotations * projected.n_samples * len(planes)
+    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    null = np.empty(n_rotations)
+    for r in tqdm(range(n_rotations), desc="random rotations", unit="basis", disable=not show):
+        rotated = basis @ random_rotation(n_dims, rng).T
+        null[r], _ = compute(project(x, rotated, planes=planes))
+    p_value = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_rotations)
+    return RotationTest(
+        observed=float(observed), null=null, p_value=p_value, statistic=name, result=result,
+        epsilon=epsilon, n_rotations=n_rotations,
+        seed=seed if not isinstance(seed, np.random.Generator) else None,
+        n_samples=projected.n_samples, n_dims=n_dims,
+    )
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _fractions(result, n_samples) -> tuple[np.ndarray, int]:
+    if isinstance(result, SRMResult):
+        if n_samples is not None:
+            raise ValueError("n_samples is taken from the SRMResult; pass it only with an array")
+        if result.signed:
+            raise ValueError("binomial error bars need unsigned SRM: a signed value is the "
+                             "difference of two fractions (compute signed=False instead)")
+        return np.asarray(result.values, dtype=np.float64), int(result.n_samples)
+    if n_samples is None:
+        raise ValueError("n_samples is needed with an array of fractions")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    p = np.asarray(result, dtype=np.float64)
+    if p.size == 0 or not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("result must hold fractions in [0, 1]")
+    return p, n_samples
+
+
+def _statistic(statistic, epsilon: float, resolution: int):
+    """``(name, compute)`` with ``compute(projected) -> (value, SRMResult or None)``."""
+    if callable(statistic):
+        def compute(projected):
+            result = projected.spotlight_resonance(epsilon=epsilon, resolution=resolution)
+            value = check_real(statistic(result), "statistic(result)")
+            return value, result
+
+        return getattr(statistic, "__name__", "custom"), compute
+    if not isinstance(statistic, str) or statistic.lower() not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS} or a function, got {statistic!r}")
+    statistic = statistic.lower()
+    if statistic == "contrast":
+        def compute(projected):
+            result = projected.spotlight_resonance(epsilon=epsilon, resolution=resolution)
+            return float(result.resonance_ratio().mean(axis=0).std()), result
+
+        return statistic, compute
+    if not 0.0 < epsilon < 1.0:
+        raise ValueError(f"the alignment statistic needs 0 < epsilon < 1, got {epsilon}")
+
+    def compute(projected):
+        cosines = projected.projections
+        inside = (torch.abs(cosines) >= epsilon).double().mean()
+        baseline = 2.0 * isotropic_expectation(projected.n_dims, epsilon)
+        return float(inside) / baseline, None
+
+    return statistic, compute

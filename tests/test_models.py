@@ -1,0 +1,169 @@
+"""Activation capture with forward hooks, and the seeded classifier and its training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from srmlib import models
+
+
+@pytest.fixture()
+def mlp():
+    return models.MLPClassifier(6, 5, 3, activation="relu", seed=0)
+
+
+@pytest.fixture()
+def inputs():
+    return np.random.default_rng(0).standard_normal((37, 6)).astype(np.float32)
+
+
+def hooks_left(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) for m in model.modules())
+
+
+def test_capture_equals_a_manual_forward_pass(mlp, inputs):
+    captured = models.capture_activations(mlp, "activation", inputs, batch_size=8)
+    with torch.no_grad():
+        expected = torch.relu(mlp.hidden(torch.as_tensor(inputs))).numpy()
+    np.testing.assert_allclose(captured.activations, expected, rtol=1e-5, atol=1e-6)
+    assert captured.activations.shape == (37, 5)
+    assert isinstance(captured.activations, np.ndarray)
+    np.testing.assert_array_equal(captured.indices, np.arange(37))
+    assert captured.layer == "activation" and captured.shape == (5,)
+    assert hooks_left(mlp) == 0
+
+
+def test_capture_by_module_and_batch_size_do_not_matter(mlp, inputs):
+    by_name = models.capture_activations(mlp, "hidden", inputs, batch_size=5)
+    by_module = models.capture_activations(mlp, mlp.hidden, inputs, batch_size=100)
+    np.testing.assert_allclose(by_name.activations, by_module.activations, rtol=1e-5,
+                               atol=1e-6)
+    assert by_module.layer == "hidden"
+
+
+def test_capture_dotted_names_and_flattening():
+    model = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1),
+        nn.Sequential(nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3)),
+    )
+    x = torch.randn(10, 1, 4, 4)
+    conv = models.capture_activations(model, "0", x)
+    assert conv.shape == (2, 4, 4) and conv.activations.shape == (10, 32)
+    with torch.no_grad():
+        np.testing.assert_allclose(conv.activations, model[0](x).reshape(10, -1).numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    inner = models.capture_activations(model, "1.2", x)
+    assert inner.activations.shape == (10, 3) and inner.layer == "1.2"
+
+
+def test_capture_restores_training_mode_and_needs_no_grad(mlp, inputs):
+    mlp.train()
+    models.capture_activations(mlp, "activation", inputs)
+    assert mlp.training
+    mlp.eval()
+    models.capture_activations(mlp, "activation", inputs)
+    assert not mlp.training
+
+
+def test_hooks_are_removed_after_an_exception():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Linear(3, 3)
+
+        def forward(self, x):
+            self.first(x)
+            raise RuntimeError("boom")
+
+    model = Broken()
+    with pytest.raises(RuntimeError, match="boom"):
+        models.capture_activations(model, "first", np.zeros((4, 3)))
+    assert hooks_left(model) == 0
+
+
+def test_a_layer_that_does_not_run_is_an_error(mlp, inputs):
+    mlp.unused = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="ran 0 times"):
+        models.capture_activations(mlp, "unused", inputs)
+    assert hooks_left(mlp) == 0
+
+
+@pytest.mark.parametrize("layer, error", [
+    ("nonexistent", ValueError),
+    ("hidden.weight", ValueError),
+    (nn.Linear(2, 2), ValueError),
+    (3, TypeError),
+])
+def test_bad_layers_raise(mlp, inputs, layer, error):
+    with pytest.raises(error):
+        models.capture_activations(mlp, layer, inputs)
+
+
+def test_bad_models_and_inputs_raise(mlp):
+    with pytest.raises(TypeError):
+        models.capture_activations(lambda x: x, "hidden", np.zeros((2, 6)))
+    with pytest.raises(ValueError):
+        models.capture_activations(mlp, "hidden", np.zeros(6))
+    with pytest.raises(ValueError):
+        models.capture_activations(mlp, "hidden", np.full((2, 6), np.nan))
+    with pytest.raises(ValueError):
+        models.capture_activations(mlp, "hidden", np.zeros((2, 6)), batch_size=0)
+
+
+def test_classifier_initialisation_is_seeded():
+    a = models.MLPClassifier(4, 3, 2, seed=1)
+    b = models.MLPClassifier(4, 3, 2, seed=1)
+    c = models.MLPClassifier(4, 3, 2, seed=2)
+    assert torch.equal(a.hidden.weight, b.hidden.weight)
+    assert not torch.equal(a.hidden.weight, c.hidden.weight)
+    assert isinstance(models.MLPClassifier(4, 3, 2, activation="tanh").activation, nn.Tanh)
+    with pytest.raises(ValueError):
+        models.MLPClassifier(4, 3, 2, activation="gelu")
+
+
+def _blobs(seed=0, n=300):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    centres = rng.standard_normal((3, 5)) * 3
+    return (centres[labels] + rng.standard_normal((n, 5))).astype(np.float32), labels
+
+
+def test_training_is_reproducible_with_a_seed_and_learns():
+    x, y = _blobs()
+    state_before = torch.get_num_threads()
+    runs = []
+    for seed in (0, 0, 1):
+        model = models.MLPClassifier(5, 8, 3, seed=0)
+        log = models.train_classifier(model, x, y, epochs=5, batch_size=32, seed=seed,
+                                      test=(x[:50], y[:50]))
+        runs.append((model.hidden.weight.detach().clone(), log))
+    assert torch.equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1].losses, runs[1][1].losses)
+    assert not torch.equal(runs[0][0], runs[2][0])  # another shuffling seed
+    log = runs[0][1]
+    assert log.losses.shape == (5,) and log.losses[-1] < log.losses[0]
+    assert log.train_accuracy > 0.9 and log.test_accuracy is not None
+    assert torch.get_num_threads() == state_before
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(epochs=0), ValueError),
+    (dict(lr=-1.0), ValueError),
+    (dict(batch_size=0), ValueError),
+    (dict(num_threads=0), ValueError),
+])
+def test_training_rejects_bad_arguments(kwargs, error):
+    x, y = _blobs(n=20)
+    with pytest.raises(error):
+        models.train_classifier(models.MLPClassifier(5, 4, 3), x, y, **kwargs)
+
+
+def test_training_rejects_bad_labels():
+    x, y = _blobs(n=20)
+    with pytest.raises(ValueError, match="labels"):
+        models.train_classifier(models.MLPClassifier(5, 4, 3), x, y[:10])
+    with pytest.raises(ValueError, match="labels"):
+        models.train_classifier(models.MLPClassifier(5, 4, 3), x, y.astype(float))

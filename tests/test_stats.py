@@ -1,0 +1,231 @@
+"""Binomial error bars and the rotation test: closed forms, Monte Carlo, exactness, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import srmlib
+from srmlib import data, stats
+
+
+@pytest.fixture(scope="module")
+def relu_result():
+    x = data.relu_gaussian(3000, 6, seed=0, bias=-1.0)
+    return srmlib.spotlight_resonance(x, epsilon=0.7, resolution=24)
+
+
+# --------------------------------------------------------------------------- error bars
+
+
+def test_standard_error_closed_form_and_shape(relu_result):
+    se = stats.standard_error(relu_result)
+    assert se.shape == relu_result.values.shape
+    p, n = relu_result.values, relu_result.n_samples
+    np.testing.assert_allclose(se, np.sqrt(p * (1 - p) / n))
+    assert np.all(se[p == 0] == 0)
+    np.testing.assert_allclose(stats.standard_error([0.5, 0.1], n_samples=100), [0.05, 0.03])
+
+
+def test_standard_error_matches_monte_carlo():
+    """The spread of SRM values over independent data sets is the binomial standard error."""
+    rng = np.random.default_rng(1)
+    n, eps = 400, 0.6
+    values = np.array([
+        srmlib.spotlight_resonance(rng.standard_normal((n, 4)), epsilon=eps,
+                                   angles=[0.0], planes=[(0, 1)]).values[0, 0]
+        for _ in range(600)])
+    p0 = srmlib.isotropic_expectation(4, eps)
+    expected = stats.standard_error(p0, n_samples=n)
+    # the sample std of 600 draws is within ~3% of the truth; allow 12%
+    assert values.std() == pytest.approx(expected, rel=0.12)
+    assert values.mean() == pytest.approx(p0, abs=4 * expected / np.sqrt(600))
+
+
+def test_wilson_interval_closed_form_and_properties(relu_result):
+    low, high = stats.wilson_interval(relu_result)
+    p = relu_result.values
+    assert low.shape == high.shape == p.shape
+    assert np.all((0 <= low) & (low <= p) & (p <= high) & (high <= 1))
+    assert np.all(high[p == 0] > 0)  # not empty where nothing was counted
+    # the textbook example: 0 of 10 at 95% gives (0, 0.2775)
+    lo, hi = stats.wilson_interval(0.0, 10)
+    assert float(lo) == 0.0 and float(hi) == pytest.approx(0.27753, abs=1e-5)
+    # and it narrows to p +- z SE for large n
+    lo, hi = stats.wilson_interval(0.3, 10**7)
+    half = 1.959964 * np.sqrt(0.3 * 0.7 / 10**7)
+    assert float(hi - lo) == pytest.approx(2 * half, rel=1e-3)
+
+
+def test_wilson_interval_covers_at_the_nominal_rate():
+    rng = np.random.default_rng(2)
+    p, n, trials = 0.08, 200, 4000
+    fractions = rng.binomial(n, p, trials) / n
+    low, high = stats.wilson_interval(fractions, n, confidence=0.9)
+    coverage = np.mean((low <= p) & (p <= high))
+    assert abs(coverage - 0.9) < 0.03  # ~6 standard errors of the coverage estimate
+
+
+def test_baseline_relative_error():
+    eps = np.array([0.2, 0.5, 0.8])
+    rel = stats.baseline_relative_error(8, eps, 1000)
+    p0 = srmlib.isotropic_expectation(8, eps)
+    np.testing.assert_allclose(rel, np.sqrt((1 - p0) / (1000 * p0)))
+    assert np.all(np.diff(rel) > 0)  # narrower cones are noisier
+    assert stats.baseline_relative_error(64, 0.5, 1000) > 10 * stats.baseline_relative_error(
+        8, 0.5, 1000)  # and higher dimensions at a fixed epsilon
+    assert stats.baseline_relative_error(8, 1.0, 10) == np.inf
+
+
+@pytest.mark.parametrize("bad, error", [
+    (dict(result=[0.5, 1.2], n_samples=10), ValueError),
+    (dict(result=[0.5], n_samples=None), ValueError),
+    (dict(result=[0.5], n_samples=0), ValueError),
+    (dict(result=[np.nan], n_samples=10), ValueError),
+    (dict(result=[0.5], n_samples=2.5), TypeError),
+])
+def test_error_bars_reject_bad_input(bad, error):
+    with pytest.raises(error):
+        stats.standard_error(**bad)
+
+
+def test_error_bars_reject_signed_results_and_doubled_n(relu_result):
+    signed = srmlib.spotlight_resonance(np.eye(3) + 0.1, epsilon=0.5, resolution=8, signed=True)
+    with pytest.raises(ValueError, match="unsigned"):
+        stats.standard_error(signed)
+    with pytest.raises(ValueError, match="n_samples"):
+        stats.wilson_interval(relu_result, 100)
+    with pytest.raises(ValueError, match="confidence"):
+        stats.wilson_interval(relu_result, confidence=1.0)
+
+
+# --------------------------------------------------------------------------- rotation test
+
+
+def test_relu_data_are_unusual_in_the_neuron_basis():
+    x = data.relu_gaussian(3000, 6, seed=3, bias=-1.0)
+    for statistic in ("contrast", "alignment"):
+        test = stats.rotation_test(x, epsilon=0.7, resolution=24, n_rotations=19, seed=0,
+                                   statistic=statistic)
+        assert test.p_value == test.min_p_value == 0.05
+        assert test.observed > test.null.max()
+        assert test.null.shape == (19,)
+        assert test.z_score > 2
+
+
+def test_rotated_tanh_is_unusual_in_its_own_basis_not_in_the_neurons():
+    rotation = srmlib.random_rotation(6, seed=4)
+    x = data.rotated_tanh(3000, 6, seed=5, gain=2.0, rotation=rotation)
+    eps = srmlib.epsilon_for_isotropic_fraction(6, 0.1)
+    own = stats.rotation_test(x, rotation, epsilon=eps, resolution=24, n_rotations=19, seed=0)
+    neurons = stats.rotation_test(x, epsilon=eps, resolution=24, n_rotations=19, seed=0)
+    assert own.p_value == own.min_p_value
+    assert own.z_score > 10
+    assert abs(neurons.z_score) < 4
+    assert neurons.p_value > own.p_value
+
+
+def test_p_values_are_uniform_for_isotropic_data():
+    """Under the null every basis is exchangeable: p is uniform on {1..N+1}/(N+1)."""
+    rng = np.random.default_rng(6)
+    n_sets, n_rotations = 120, 9
+    p = np.array([stats.rotation_test(rng.standard_normal((200, 4)), epsilon=0.5,
+                                      resolution=12, n_rotations=n_rotations,
+                                      seed=rng).p_value for _ in range(n_sets)])
+    grid = np.arange(1, n_rotations + 2) / (n_rotations + 1)
+    assert set(np.round(p, 12)) <= set(np.round(grid, 12))
+    assert abs(p.mean() - grid.mean()) < 4 * grid.std() / np.sqrt(n_sets)
+    # each of the 10 possible values has probability 1/10: none is hugely over-represented
+    counts = np.array([np.sum(np.isclose(p, g)) for g in grid])
+    assert counts.max() < n_sets / 10 + 4 * np.sqrt(n_sets * 0.09)
+
+
+def test_p_value_formula_and_custom_statistic():
+    x = data.isotropic_gaussian(500, 4, seed=7)
+
+    def first_value(result):
+        return float(result.values[0, 0])
+
+    test = stats.rotation_test(x, epsilon=0.5, resolution=8, n_rotations=30, seed=1,
+                               statistic=first_value)
+    expected = (1 + np.sum(test.null >= test.observed)) / 31
+    assert test.p_value == expected
+    assert test.statistic == "first_value"
+    assert test.observed == first_value(test.result)
+
+
+def test_rotation_test_is_reproducible_with_a_seed():
+    x = data.tanh_gaussian(800, 5, seed=8)
+    kwargs = dict(epsilon=0.5, resolution=16, n_rotations=9)
+    a = stats.rotation_test(x, seed=11, **kwargs)
+    b = stats.rotation_test(x, seed=11, **kwargs)
+    c = stats.rotation_test(x, seed=12, **kwargs)
+    np.testing.assert_array_equal(a.null, b.null)
+    assert a.p_value == b.p_value and a.observed == b.observed
+    assert not np.array_equal(a.null, c.null)
+    assert a.observed == c.observed  # the given basis does not depend on the seed
+
+
+def test_rotation_test_keeps_the_basis_geometry():
+    """A skewed basis is rotated as a whole; its planes and Gram matrix are kept."""
+    rng = np.random.default_rng(9)
+    basis = np.eye(4) + 0.3 * rng.standard_normal((4, 4))
+    x = rng.standard_normal((400, 4))
+    test = stats.rotation_test(x, basis, epsilon=0.5, resolution=8, n_rotations=5, seed=0,
+                               max_planes=3)
+    assert len(test.result.planes) == 3
+    assert np.all(np.isfinite(test.null))
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(statistic="nonsense"), ValueError),
+    (dict(n_rotations=0), ValueError),
+    (dict(n_rotations=2.5), TypeError),
+    (dict(epsilon=1.5), ValueError),
+    (dict(statistic="alignment", epsilon=-0.2), ValueError),
+    (dict(basis=np.eye(3)), ValueError),
+    (dict(resolution=0), ValueError),
+])
+def test_rotation_test_rejects_bad_input(kwargs, error):
+    x = np.random.default_rng(0).standard_normal((50, 4))
+    with pytest.raises(error):
+        stats.rotation_test(x, **{"epsilon": 0.5, "n_rotations": 3, **kwargs})
+
+
+def test_rotation_test_rejects_bad_activations():
+    with pytest.raises(ValueError):
+        stats.rotation_test(np.array([[np.nan, 1.0], [1.0, 2.0]]), n_rotations=2)
+    with pytest.raises(ValueError):
+        stats.rotation_test(np.ones(5), n_rotations=2)
+
+
+# --------------------------------------------------------------------------- chapter 2 exercises
+
+
+def test_exercise_checks_pass_correct_answers_and_explain_wrong_ones(capsys):
+    from scipy.special import ndtri
+
+    from srmlib import exercises
+
+    def wilson(p, n, confidence):
+        low, high = stats.wilson_interval(p, n, confidence=confidence)
+        return float(low), float(high)
+
+    def wald(p, n, confidence):
+        half = ndtri(0.5 + confidence / 2) * np.sqrt(p * (1 - p) / n)
+        return p - half, p + half
+
+    def p_value(observed, null):
+        return (1 + np.sum(null >= observed)) / (1 + len(null))
+
+    exercises.check_wilson_interval(wilson)
+    exercises.check_rotation_p_value(p_value)
+    out = capsys.readouterr().out
+    assert "check_wilson_interval passed" in out and "check_rotation_p_value passed" in out
+    with pytest.raises(AssertionError, match="Wald"):
+        exercises.check_wilson_interval(wald)
+    with pytest.raises(AssertionError, match="add one"):
+        exercises.check_rotation_p_value(lambda o, null: np.mean(null >= o))
+    with pytest.raises(AssertionError, match="ties"):
+        exercises.check_rotation_p_value(
+            lambda o, null: (1 + np.sum(null > o)) / (1 + len(null)))
