@@ -28,7 +28,6 @@ reach the cone in planes through one of its at most ``2 / epsilon^2`` coordinate
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import torch
 from scipy import special
 from tqdm.auto import tqdm
 
+from ._threads import torch_threads
 from ._validation import (
     as_float_tensor,
     check_bool,
@@ -765,23 +765,10 @@ def _plane_row(planes: np.ndarray, i: int, j: int) -> int:
     return int(rows[0])
 
 
-@contextlib.contextmanager
 def _threads_for(projected: ProjectedActivations):
-    """Count small workloads on one thread, then restore torch's thread count.
-
-    Splitting a few milliseconds of work over torch's threads gains nothing, and when another
-    process holds a core every parallel step waits for it: on a busy two-core machine one SRM
-    of 5,000 samples in 120 planes took 0.55 s with two threads and 0.02 s with one.
-    """
-    threads = torch.get_num_threads()
+    """One thread for small workloads (see :func:`srmlib._threads.torch_threads`)."""
     small = projected.n_samples * len(projected.planes) < _SINGLE_THREAD_WORK
-    if small and threads > 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+    return torch_threads(1 if small else None)
 
 
 def _progress_bar(progress, problem: ProjectedActivations, label: str):

@@ -1,5 +1,6 @@
-"""One fresh build of the whole book, shared by the page checks (test_book.py) and the browser
-checks (test_website.py).
+"""Shared test setup: figures drawn off-screen and closed after each test, and one fresh build
+of the whole book, shared by the page checks (test_book.py) and the browser checks
+(test_website.py).
 
 It is built the way `make book` builds it: the browser assets are vendored first
 (tools/vendor_assets.py, a no-op when they are already there), then `jupyter-book build` with
@@ -13,11 +14,23 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-import yaml
+import matplotlib
+
+matplotlib.use("Agg")  # before any test imports pyplot
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_BUILD_FLAGS = ["--warningiserror", "--keep-going"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every matplotlib figure a test leaves open."""
+    yield
+    plt.close("all")
 
 
 def toc_files() -> list[str]:

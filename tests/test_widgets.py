@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
+import math
 
-matplotlib.use("Agg")
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-import math  # noqa: E402
-
-import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import srmlib  # noqa: E402
-from srmlib import plotting, widgets  # noqa: E402
+import srmlib
+from srmlib import plotting, widgets
 
 D = 5
 MAX_ANIMATION_BYTES = 2_000_000
