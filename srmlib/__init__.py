@@ -32,4 +32,4 @@ __all__ = [
     "standard_basis",
 ]
 from . import data, exercises, plotting  # noqa: E402
-from . import models, stats  # noqa: E402
+from . import models, sae, stats, toy  # noqa: E402

@@ -33,7 +33,10 @@ from .srm import isotropic_expectation, spotlight_resonance
 
 __all__ = [
     "check_arc_counts",
+    "check_feature_dimensionality",
+    "check_interference",
     "check_isotropic_expectation",
+    "check_matching_score",
     "check_probe",
     "check_rotation_p_value",
     "check_spotlight_resonance",
@@ -435,3 +438,169 @@ def check_rotation_p_value(fn: Callable, *, seed: int = 0) -> None:
         _fail(where, expected, got, _hint(got, hints, atol=1e-12))
     print(f"check_rotation_p_value passed: {len(cases)} cases (extremes, ties, a single "
           "rotation).")
+
+
+# --------------------------------------------------------------------------- chapter 4
+
+
+def _toy_direction_cases(seed: int):
+    rng = np.random.default_rng(seed)
+    pentagon = 2 * np.pi * np.arange(5) / 5
+    return [
+        ("orthonormal features", np.eye(3)),
+        ("an antipodal pair", np.array([[1.0, 0.0], [-1.0, 0.0]])),
+        ("a pentagon", np.c_[np.cos(pentagon), np.sin(pentagon)]),
+        ("features of different norms with a dropped one",
+         np.array([[1.2, 0.1], [0.0, 0.0], [-0.3, 0.9], [0.5, -0.5]])),
+        ("random features, 20 in 5 dimensions", rng.standard_normal((20, 5))),
+    ]
+
+
+def check_feature_dimensionality(fn: Callable, *, seed: int = 0) -> None:
+    """Check ``fn(directions)``: ``D_i = |W_i|^2 / sum_j (W_i_hat . W_j)^2`` for each feature.
+
+    The reference is :func:`srmlib.toy.feature_dimensionality` (0 for a feature of norm 0).
+    Chapter 4 ("Toy models of superposition").
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(directions)`` with an ``(n_features, n_hidden)`` array; returns ``(n_features,)``.
+    seed : int
+        Seed of the random directions.
+
+    Raises
+    ------
+    AssertionError
+        On the first wrong answer, naming the case.
+    """
+    from .toy import feature_dimensionality
+
+    def hints(directions):
+        _, overlap = _unit_overlap(directions)
+        norms2 = (directions**2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return [
+                (norms2 / (overlap.sum(axis=1) - np.diag(overlap)),
+                 "the sum in the denominator must include j = i"),
+                (norms2 / ((directions @ directions.T) ** 2).sum(axis=1),
+                 "only W_i is normalised in the denominator: (W_i_hat . W_j), not (W_i . W_j)"),
+            ]
+
+    _check_on_toy_directions(fn, feature_dimensionality, hints, seed)
+    print("check_feature_dimensionality passed: orthonormal (1), antipodal (1/2), pentagon "
+          "(2/5), a dropped feature (0) and random features.")
+
+
+def check_interference(fn: Callable, *, seed: int = 0) -> None:
+    """Check ``fn(directions)``: ``sum_{j != i} (W_i_hat . W_j)^2`` for each feature.
+
+    The reference is :func:`srmlib.toy.interference` (0 for a feature of norm 0). Chapter 4.
+
+    Raises
+    ------
+    AssertionError
+        On the first wrong answer, naming the case.
+    """
+    from .toy import interference
+
+    def hints(directions):
+        _, overlap = _unit_overlap(directions)
+        gram2 = (directions @ directions.T) ** 2
+        return [
+            (overlap.sum(axis=1), "leave out j = i: a feature does not interfere with itself"),
+            (gram2.sum(axis=1) - np.diag(gram2), "normalise W_i (but not W_j): (W_i_hat . W_j)^2"),
+        ]
+
+    _check_on_toy_directions(fn, interference, hints, seed)
+    print("check_interference passed: orthonormal, antipodal, pentagon, a dropped feature and "
+          "random features.")
+
+
+def _unit_overlap(directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit rows (zero rows stay zero) and ``(W_i_hat . W_j)^2``, shape ``(F, F)``."""
+    unit = directions / np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-300)
+    return unit, (unit @ directions.T) ** 2
+
+
+def _check_on_toy_directions(fn, reference, hints, seed) -> None:
+    """Compare ``fn(directions)`` with ``reference`` on every toy-geometry case."""
+    _check_callable(fn, "fn")
+    for name, directions in _toy_direction_cases(seed):
+        expected = reference(directions)
+        where = f"fn(directions) [{name}]"
+        got = _as_array(fn(directions.copy()), where, expected.shape)
+        if not np.allclose(got, expected, atol=1e-8):
+            _fail(where, expected, got, _hint(got, hints(directions)))
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def check_matching_score(fn: Callable, *, seed: int = 0) -> None:
+    """Check ``fn(atoms, features)``: the Hungarian matching score of decoder atoms.
+
+    The reference is ``srmlib.sae.match_features(atoms, features).score``: the mean over
+    features of ``|cos|`` with the atom matched to it one to one (maximum total ``|cos|``), 0 for
+    a feature left unmatched.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(atoms, features)`` with arrays of shapes ``(n_atoms, d)`` and ``(n_features, d)``
+        (rows of any non-zero length); returns a float.
+    seed : int
+        Seed of the random cases.
+
+    Raises
+    ------
+    AssertionError
+        On the first wrong score, naming the case and, for common mistakes, what went wrong.
+    """
+    from .sae import match_features
+
+    _check_callable(fn, "fn")
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((6, 4))
+    cases = [
+        ("atoms equal to the features", features.copy(), features),
+        ("atoms are the negated, rescaled features", -3.0 * features[::-1], features),
+        ("one atom close to two features", np.array([[1.0, 0.0], [0.0, 1.0]]),
+         np.array([[1.0, 0.1], [1.0, 0.2]])),
+        ("more atoms than features", rng.standard_normal((9, 4)), features),
+        ("fewer atoms than features", rng.standard_normal((3, 4)), features),
+        ("random atoms", rng.standard_normal((6, 4)), features),
+    ]
+    for name, atoms, feats in cases:
+        expected = match_features(atoms, feats).score
+        where = f"fn(atoms of shape {atoms.shape}, features of shape {feats.shape}) [{name}]"
+        got = _as_array(fn(atoms.copy(), feats.copy()), where, ())
+        if np.isclose(got, expected, rtol=0, atol=1e-9):
+            continue
+        a = atoms / np.linalg.norm(atoms, axis=1, keepdims=True)
+        f = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+        cos = f @ a.T
+        hints = [
+            (np.abs(cos).max(axis=1).mean(), "each feature took its best atom, even one already "
+                                             "used: match one to one (linear_sum_assignment)"),
+            (_signed_score(cos), "use |cos|: an atom and its negative span the same axis"),
+            (_matched_mean(np.abs(cos)), "average over all features: an unmatched feature "
+                                         "scores 0"),
+        ]
+        _fail(where, expected, got, _hint(got, hints, atol=1e-9))
+    print(f"check_matching_score passed: {len(cases)} cases (signs, scales, shared atoms, more "
+          "and fewer atoms than features).")
+
+
+def _matched_mean(similarity: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(similarity, maximize=True)
+    return float(similarity[rows, cols].mean())
+
+
+def _signed_score(cos: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(cos, maximize=True)
+    return float(cos[rows, cols].sum() / cos.shape[0])

@@ -1,0 +1,524 @@
+"""Toy models of superposition (Elhage et al., 2022), many instances trained at once.
+
+Chapter 4 ("Toy models of superposition") explains these models and every analysis here.
+
+The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with probability
+``p``, then uniform), squeezed into ``n_hidden < n_features`` dimensions and read back::
+
+    h  = W x                  (hidden_activation="linear")
+    h  = ReLU(W x)            (hidden_activation="relu": the privileged-basis variant)
+    x' = ReLU(W^T h + b)
+
+trained to minimise the importance-weighted error ``mean_i I_i (x_i - x'_i)^2`` with
+``I_i = importance_decay ** i``. Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
+is where feature ``i`` lives in the hidden space: its **ground-truth feature direction**.
+
+All ``n_instances`` models share one weight tensor ``W`` of shape
+``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a sweep
+over sparsity is one training run. Instances never interact: the loss is a sum over instances and
+AdamW is elementwise, so each instance trains exactly as it would alone. Each instance draws its
+initial weights and its data from its own generator, seeded by :func:`instance_seeds`, so a
+batched run and runs of single instances with the same per-instance seeds give the same weights.
+
+Analyses take an ``(n_features, n_hidden)`` array of feature directions (one feature per row, as
+srmlib's bases): :func:`gram_matrix` (``W^T W``), :func:`feature_norms`, :func:`interference`,
+:func:`feature_dimensionality`, :func:`total_squared_norm` and, for two hidden dimensions,
+:func:`classify_arrangement`.
+
+References
+----------
+Elhage, N. et al. (2022). *Toy Models of Superposition*. Transformer Circuits Thread.
+https://transformer-circuits.pub/2022/toy_model/index.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._threads import torch_threads
+from ._validation import check_choice, check_int, check_real
+
+__all__ = [
+    "ToyConfig",
+    "ToyModel",
+    "ToyTrainingLog",
+    "classify_arrangement",
+    "feature_dimensionality",
+    "feature_norms",
+    "gram_matrix",
+    "instance_seeds",
+    "interference",
+    "sample_features",
+    "total_squared_norm",
+    "train_toy_model",
+]
+
+HIDDEN_ACTIVATIONS = ("linear", "relu")
+CORRELATIONS = (None, "correlated", "anticorrelated")
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    """Shape and data of a batch of toy models.
+
+    Parameters
+    ----------
+    n_features, n_hidden : int
+        Features ``F`` and hidden dimensions ``H`` (superposition needs ``H < F``, but any
+        sizes are allowed).
+    n_instances : int
+        Models trained side by side in one weight tensor.
+    feature_probability : float or sequence of float
+        Probability ``p`` that a feature is present (sparsity ``1 - p``), in ``(0, 1]``: one value
+        for every instance, or one per instance (a sparsity sweep).
+    importance_decay : float
+        Importance of feature ``i`` is ``importance_decay ** i`` (1: all equally important).
+    hidden_activation : {"linear", "relu"}
+        ``"relu"`` puts a ReLU on the hidden layer, which privileges the neuron basis.
+    correlation : {None, "correlated", "anticorrelated"}
+        Pairs of features ``(0, 1), (2, 3), ...`` (``n_features`` must be even):
+        ``"correlated"``: both present or both absent (the pair with probability ``p``);
+        ``"anticorrelated"``: never together (the pair is active with probability ``2p``, then
+        one of the two at random). Either way each feature is present with probability ``p``.
+
+    Attributes
+    ----------
+    probabilities : ndarray, shape (n_instances,)
+        The feature probability of each instance.
+    importance : ndarray, shape (n_features,)
+        Feature importances.
+    """
+
+    n_features: int = 5
+    n_hidden: int = 2
+    n_instances: int = 8
+    feature_probability: float | Sequence[float] = 0.1
+    importance_decay: float = 1.0
+    hidden_activation: str = "linear"
+    correlation: str | None = None
+    probabilities: np.ndarray = field(init=False, repr=False, compare=False)
+    importance: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        check_int(self.n_features, "n_features", minimum=1)
+        check_int(self.n_hidden, "n_hidden", minimum=1)
+        n = check_int(self.n_instances, "n_instances", minimum=1)
+        p = self.feature_probability
+        if isinstance(p, (str, bytes)) or isinstance(p, bool):
+            raise TypeError(f"feature_probability must be a float or a sequence, got {p!r}")
+        probs = np.asarray(p, dtype=np.float64) if not np.isscalar(p) else np.full(
+            n, check_real(p, "feature_probability"))
+        if probs.ndim == 0:
+            probs = np.full(n, float(probs))
+        if probs.shape != (n,):
+            raise ValueError(f"feature_probability must be a float or {n} values (one per "
+                             f"instance), got shape {probs.shape}")
+        if not np.all((probs > 0) & (probs <= 1)):
+            raise ValueError(f"feature_probability must lie in (0, 1], got {probs}")
+        decay = check_real(self.importance_decay, "importance_decay")
+        if decay <= 0:
+            raise ValueError(f"importance_decay must be positive, got {decay}")
+        check_choice(self.hidden_activation, "hidden_activation", HIDDEN_ACTIVATIONS)
+        if self.correlation not in CORRELATIONS:
+            raise ValueError(f"correlation must be one of {CORRELATIONS}, got "
+                             f"{self.correlation!r}")
+        if self.correlation is not None:
+            if self.n_features % 2:
+                raise ValueError(f"correlated features come in pairs: n_features must be even, "
+                                 f"got {self.n_features}")
+            if self.correlation == "anticorrelated" and np.any(probs > 0.5):
+                raise ValueError("anticorrelated pairs need feature_probability <= 0.5")
+        probs.setflags(write=False)
+        importance = decay ** np.arange(self.n_features, dtype=np.float64)
+        importance.setflags(write=False)
+        object.__setattr__(self, "probabilities", probs)
+        object.__setattr__(self, "importance", importance)
+
+
+def instance_seeds(seed, n_instances: int) -> list[int]:
+    """Per-instance seeds: a sequence is used as given, an int ``s`` spawns ``n_instances``.
+
+    Instance ``k`` of an int seed ``s`` gets ``SeedSequence([s, k])``'s first word, so instance
+    ``k`` of a batched run can be reproduced alone with ``seed=[instance_seeds(s, n)[k]]``.
+    """
+    n_instances = check_int(n_instances, "n_instances", minimum=1)
+    if isinstance(seed, (Sequence, np.ndarray)) and not isinstance(seed, (str, bytes)):
+        seeds = [check_int(int(s) if isinstance(s, np.integer) else s, "seed", minimum=0)
+                 for s in seed]
+        if len(seeds) != n_instances:
+            raise ValueError(f"seed must be an int or {n_instances} per-instance seeds, got "
+                             f"{len(seeds)}")
+        return seeds
+    seed = check_int(seed, "seed", minimum=0)
+    return [int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+            for k in range(n_instances)]
+
+
+def _generators(seed, n_instances: int) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed(s) for s in instance_seeds(seed, n_instances)]
+
+
+def _sample_instance(config: ToyConfig, k: int, n: int, generator: torch.Generator,
+                     dtype=torch.float32) -> torch.Tensor:
+    """``(n, n_features)`` features of instance ``k``: present with probability p, U[0, 1]."""
+    p = float(config.probabilities[k])
+    f = config.n_features
+    draws = torch.rand((2, n, f), generator=generator, dtype=dtype)
+    values, coin = draws[0], draws[1]
+    if config.correlation is None:
+        present = coin < p
+    else:
+        pairs = coin[:, : f // 2]
+        if config.correlation == "correlated":
+            present = (pairs < p).repeat_interleave(2, dim=1)
+        else:  # active pair (prob 2p), then the first or second by a second coin
+            active = pairs < 2 * p
+            first = coin[:, f // 2 :] < 0.5
+            present = torch.stack([active & first, active & ~first], dim=2).reshape(n, f)
+    return values * present
+
+
+def sample_features(config: ToyConfig, n_samples: int, seed=0) -> torch.Tensor:
+    """Draw sparse features for every instance.
+
+    Parameters
+    ----------
+    config : ToyConfig
+    n_samples : int
+    seed : int or sequence of int
+        As in :func:`instance_seeds`: instance ``k`` draws from its own generator.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_samples, n_instances, n_features)
+        float32; each feature is 0 with probability ``1 - p`` and uniform on ``[0, 1]`` otherwise.
+    """
+    _check_config(config)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    gens = _generators(seed, config.n_instances)
+    return torch.stack([_sample_instance(config, k, n_samples, g) for k, g in enumerate(gens)],
+                       dim=1)
+
+
+class ToyModel(nn.Module):
+    """``n_instances`` toy models of superposition in one module (see the module docstring).
+
+    Parameters
+    ----------
+    config : ToyConfig
+    seed : int or sequence of int
+        Initial weights of instance ``k`` come from a generator seeded with
+        ``instance_seeds(seed, n_instances)[k]``: ``W`` Xavier-normal, ``b`` zero.
+
+    Attributes
+    ----------
+    W : torch.nn.Parameter, shape (n_instances, n_hidden, n_features)
+    b : torch.nn.Parameter, shape (n_instances, n_features)
+    importance : torch.Tensor, shape (n_features,)
+    """
+
+    def __init__(self, config: ToyConfig, seed=0):
+        super().__init__()
+        self.config = _check_config(config)
+        n, h, f = config.n_instances, config.n_hidden, config.n_features
+        std = (2.0 / (h + f)) ** 0.5
+        weights = [torch.randn((h, f), generator=g) * std for g in _generators(seed, n)]
+        self.W = nn.Parameter(torch.stack(weights))
+        self.b = nn.Parameter(torch.zeros(n, f))
+        self.register_buffer("importance", torch.tensor(config.importance,
+                                                           dtype=torch.float32))
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, n_instances, n_features)`` features to ``(batch, n_instances, n_hidden)``."""
+        h = torch.einsum("ihf,bif->bih", self.W, x)
+        return torch.relu(h) if self.config.hidden_activation == "relu" else h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction ``ReLU(W^T h + b)``, shape ``(batch, n_instances, n_features)``."""
+        return torch.relu(torch.einsum("ihf,bih->bif", self.W, self.hidden(x)) + self.b)
+
+    def loss_per_instance(self, x: torch.Tensor) -> torch.Tensor:
+        """``mean over batch and features of I_i (x_i - x'_i)^2``, shape ``(n_instances,)``."""
+        return (self.importance * (x - self(x)) ** 2).mean(dim=(0, 2))
+
+    def feature_directions(self, instance: int) -> np.ndarray:
+        """Row ``i`` is column ``W_i`` of instance ``instance``: shape ``(n_features, n_hidden)``."""
+        k = self._instance(instance)
+        return self.W[k].detach().T.numpy().astype(np.float64)
+
+    def hidden_activations(self, instance: int, n_samples: int,
+                           seed=0) -> tuple[np.ndarray, np.ndarray]:
+        """Hidden activations of one instance on fresh features.
+
+        The features are ``sample_features(config, n_samples, seed)[:, instance]``. Samples with
+        no feature present have ``h = 0`` (no direction; SRM leaves them out with a warning, so
+        drop them with ``features.any(axis=1)`` first).
+
+        Returns
+        -------
+        activations : ndarray, shape (n_samples, n_hidden)
+        features : ndarray, shape (n_samples, n_features)
+        """
+        k = self._instance(instance)
+        n_samples = check_int(n_samples, "n_samples", minimum=1)
+        gen = torch.Generator().manual_seed(instance_seeds(seed, self.config.n_instances)[k])
+        x = _sample_instance(self.config, k, n_samples, gen)
+        with torch.no_grad():
+            h = torch.einsum("hf,bf->bh", self.W[k], x)
+            if self.config.hidden_activation == "relu":
+                h = torch.relu(h)
+        return h.numpy().astype(np.float64), x.numpy().astype(np.float64)
+
+    def _instance(self, instance) -> int:
+        k = check_int(instance, "instance", minimum=0)
+        if k >= self.config.n_instances:
+            raise ValueError(f"instance must be below n_instances={self.config.n_instances}, "
+                             f"got {k}")
+        return k
+
+
+@dataclass(frozen=True)
+class ToyTrainingLog:
+    """Losses of :func:`train_toy_model`.
+
+    Attributes
+    ----------
+    steps : ndarray of int, shape (n_logged,)
+        Steps at which the loss was recorded (after that step's update).
+    losses : ndarray, shape (n_logged, n_instances)
+        Each instance's loss on that step's batch.
+    """
+
+    steps: np.ndarray
+    losses: np.ndarray
+
+    @property
+    def final_loss(self) -> np.ndarray:
+        """Last recorded loss of each instance, shape ``(n_instances,)``."""
+        return self.losses[-1]
+
+
+def train_toy_model(
+    model: ToyModel,
+    *,
+    steps: int = 5_000,
+    batch_size: int = 1_024,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    seed=0,
+    progress: bool | None = None,
+    log_every: int | None = None,
+    num_threads: int | None = 1,
+) -> ToyTrainingLog:
+    """Train every instance of a toy model in place with AdamW on fresh batches.
+
+    Each step draws a new batch of ``batch_size`` feature vectors per instance (instance ``k``
+    from its own generator, seeded as in :func:`instance_seeds`) and minimises the sum over
+    instances of each instance's loss; the instances are independent, so training ``N`` at once
+    gives the weights each would reach alone with the same per-instance seeds.
+
+    Parameters
+    ----------
+    model : ToyModel
+    steps, batch_size : int
+        Optimiser steps, and samples per instance per step.
+    lr, weight_decay : float
+        AdamW's learning rate and decoupled weight decay (0: plain Adam).
+    seed : int or sequence of int
+        Seeds of the data (as in :func:`instance_seeds`); the weights' seeds were the model's.
+    progress : bool, optional
+        Show a progress bar over steps; by default for more than 2,000 steps.
+    log_every : int, optional
+        Record the losses every this many steps (default: ``steps // 100``, at least 1), and
+        always at the last step.
+    num_threads : int or None
+        Torch threads while training (1 is fastest for models this small; ``None``: unchanged).
+
+    Returns
+    -------
+    ToyTrainingLog
+    """
+    if not isinstance(model, ToyModel):
+        raise TypeError(f"model must be a ToyModel, got {type(model).__name__}")
+    steps = check_int(steps, "steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
+    if lr <= 0 or weight_decay < 0:
+        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
+                         f"{weight_decay}")
+    log_every = max(1, steps // 100) if log_every is None else check_int(
+        log_every, "log_every", minimum=1)
+    if num_threads is not None:
+        num_threads = check_int(num_threads, "num_threads", minimum=1)
+    config = model.config
+    gens = _generators(seed, config.n_instances)
+    show = steps > 2_000 if progress is None else bool(progress)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    logged_steps, losses = [], []
+    model.train()
+    with torch_threads(num_threads):
+        for step in tqdm(range(1, steps + 1), desc="training toy models", unit="step",
+                         disable=not show, mininterval=0.5):
+            x = torch.stack([_sample_instance(config, k, batch_size, g)
+                             for k, g in enumerate(gens)], dim=1)
+            loss = model.loss_per_instance(x)
+            optimiser.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            optimiser.step()
+            if step % log_every == 0 or step == steps:
+                logged_steps.append(step)
+                losses.append(loss.detach().numpy().copy())
+    model.eval()
+    return ToyTrainingLog(steps=np.array(logged_steps), losses=np.array(losses))
+
+
+# --------------------------------------------------------------------------- analyses
+
+
+def _directions(directions) -> np.ndarray:
+    if isinstance(directions, torch.Tensor):
+        directions = directions.detach().cpu().numpy()
+    try:
+        d = np.asarray(directions, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("directions must be an array of real numbers") from None
+    if d.ndim != 2 or d.size == 0:
+        raise ValueError(f"directions must be a non-empty (n_features, n_hidden) array, got "
+                         f"shape {d.shape}")
+    if not np.all(np.isfinite(d)):
+        raise ValueError("directions contains NaN or infinite values")
+    return d
+
+
+def gram_matrix(directions) -> np.ndarray:
+    """``W^T W``: entry ``(i, j)`` is ``W_i . W_j``, shape ``(n_features, n_features)``.
+
+    The diagonal holds the squared norms; off-diagonal entries are the interference between
+    features (0 for orthogonal features, ``-|W_i||W_j|`` for an antipodal pair).
+    """
+    d = _directions(directions)
+    return d @ d.T
+
+
+def feature_norms(directions) -> np.ndarray:
+    """``|W_i|``, shape ``(n_features,)``: about 1 for a represented feature, 0 for a dropped one."""
+    return np.linalg.norm(_directions(directions), axis=1)
+
+
+def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray]:
+    norms = np.linalg.norm(d, axis=1)
+    safe = np.where(norms > tiny, norms, 1.0)
+    return d / safe[:, None], norms > tiny
+
+
+def interference(directions, *, tiny: float = 1e-12) -> np.ndarray:
+    """How much of the other features feature ``i`` picks up: ``sum_{j != i} (W_i_hat . W_j)^2``.
+
+    Shape ``(n_features,)``; 0 for a feature orthogonal to all the others (and for a feature of
+    zero norm, which has no direction).
+    """
+    d = _directions(directions)
+    unit, ok = _unit(d, tiny)
+    overlap = (unit @ d.T) ** 2
+    np.fill_diagonal(overlap, 0.0)
+    return np.where(ok, overlap.sum(axis=1), 0.0)
+
+
+def feature_dimensionality(directions, *, tiny: float = 1e-12) -> np.ndarray:
+    """Fraction of a hidden dimension each feature gets: ``D_i = |W_i|^2 / sum_j (W_i_hat . W_j)^2``.
+
+    The sum runs over all ``j``, ``i`` included, so ``D_i <= 1``: 1 for a feature with a dimension
+    of its own, 1/2 for an antipodal pair, 2/3 for a triangle, 2/5 for a pentagon in a plane, 3/4
+    for a tetrahedron in 3-D, 0 for a feature of norm 0 (Elhage et al., 2022, "Feature
+    Dimensionality"). Summed over features it is at most ``n_hidden``.
+
+    Parameters
+    ----------
+    directions : array_like, shape (n_features, n_hidden)
+        Feature directions, one per row (:meth:`ToyModel.feature_directions`).
+    tiny : float
+        Norms at or below this count as zero.
+
+    Returns
+    -------
+    ndarray, shape (n_features,)
+
+    Examples
+    --------
+    >>> angles = 2 * np.pi * np.arange(5) / 5
+    >>> feature_dimensionality(np.c_[np.cos(angles), np.sin(angles)]).round(3)
+    array([0.4, 0.4, 0.4, 0.4, 0.4])
+    """
+    d = _directions(directions)
+    unit, ok = _unit(d, tiny)
+    denominator = ((unit @ d.T) ** 2).sum(axis=1)
+    norms2 = (d**2).sum(axis=1)
+    return np.where(ok, norms2 / np.where(ok, denominator, 1.0), 0.0)
+
+
+def total_squared_norm(directions) -> float:
+    """``sum_i |W_i|^2``: about the number of features represented; above ``n_hidden`` only in
+    superposition (``n_hidden`` orthogonal unit features give exactly ``n_hidden``)."""
+    return float((_directions(directions) ** 2).sum())
+
+
+def classify_arrangement(directions, *, threshold: float = 0.5, tolerance: float = 0.25) -> str:
+    """Name the geometry of features in a 2-D hidden space.
+
+    Features with ``|W_i| > threshold`` count as represented. The names:
+
+    - ``"orthogonal pair"``: two represented features at right angles;
+    - ``"antipodal pair"``: two represented, opposite;
+    - ``"two antipodal pairs"``: four represented, in two opposite pairs;
+    - ``"triangle"``, ``"square"``, ``"pentagon"``, ...: ``m >= 3`` represented features,
+      evenly spaced (every angular gap within ``tolerance`` radians of ``2 pi / m``), except that
+      four evenly spaced features are reported as ``"two antipodal pairs"``;
+    - ``"k features, other"``: anything else (``"none"`` when nothing is represented).
+
+    Parameters
+    ----------
+    directions : array_like, shape (n_features, 2)
+    threshold : float
+        Norm above which a feature counts as represented.
+    tolerance : float
+        Angular tolerance in radians.
+
+    Returns
+    -------
+    str
+    """
+    d = _directions(directions)
+    if d.shape[1] != 2:
+        raise ValueError(f"classify_arrangement needs a 2-D hidden space, got shape {d.shape}")
+    kept = d[np.linalg.norm(d, axis=1) > threshold]
+    m = len(kept)
+    if m == 0:
+        return "none"
+    angles = np.sort(np.mod(np.arctan2(kept[:, 1], kept[:, 0]), 2 * np.pi))
+    gaps = np.diff(np.append(angles, angles[0] + 2 * np.pi))
+    if m == 2:
+        gap = min(gaps)
+        if abs(gap - np.pi / 2) < tolerance:
+            return "orthogonal pair"
+        if abs(gap - np.pi) < tolerance:
+            return "antipodal pair"
+    if m == 4:
+        opposite = angles[2:] - angles[:2]
+        if np.all(np.abs(opposite - np.pi) < tolerance):
+            return "two antipodal pairs"
+    if m >= 3 and np.all(np.abs(gaps - 2 * np.pi / m) < tolerance):
+        names = {3: "triangle", 5: "pentagon", 6: "hexagon"}
+        return names.get(m, f"{m}-gon")
+    return f"{m} features, other"
+
+
+def _check_config(config) -> ToyConfig:
+    if not isinstance(config, ToyConfig):
+        raise TypeError(f"config must be a ToyConfig, got {type(config).__name__}")
+    return config
