@@ -122,7 +122,9 @@ class SparseAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latents ``z`` of shape ``(batch, n_latents)``, non-negative and sparse."""
-        pre = self.pre_activations(x)
+        return self._activate(self.pre_activations(x))
+
+    def _activate(self, pre: torch.Tensor) -> torch.Tensor:
         if self.kind == "relu":
             return torch.relu(pre)
         values, index = pre.topk(self.k, dim=-1)
@@ -441,7 +443,7 @@ def _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k
             sae.b_dec.copy_(x.mean(dim=0))
         if sae.decoder_norm == "unit":
             sae.normalise_decoder()
-    optimiser = torch.optim.Adam(sae.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(sae.parameters(), lr=lr, foreach=True)
     since_fired = torch.zeros(sae.n_latents, dtype=torch.long)
     logged: dict[str, list] = {"steps": [], "mse": [], "sparsity": [], "l0": [], "n_dead": []}
     n_resampled = 0
@@ -449,7 +451,7 @@ def _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k
     for step in tqdm(range(1, steps + 1), desc="training SAE", unit="step", disable=not show):
         batch = x[torch.randint(len(x), (batch_size,), generator=generator)]
         pre = sae.pre_activations(batch)
-        z = sae.encode(batch)
+        z = sae._activate(pre)
         x_hat = sae.decode(z)
         residual = batch - x_hat
         mse = (residual ** 2).sum(dim=1).mean()

@@ -167,20 +167,28 @@ def _generators(seed, n_instances: int) -> list[torch.Generator]:
 def _sample_instance(config: ToyConfig, k: int, n: int, generator: torch.Generator,
                      dtype=torch.float32) -> torch.Tensor:
     """``(n, n_features)`` features of instance ``k``: present with probability p, U[0, 1]."""
-    p = float(config.probabilities[k])
+    draws = torch.rand((2, n, config.n_features), generator=generator, dtype=dtype)
+    return _features_from_draws(config, draws, float(config.probabilities[k]))
+
+
+def _features_from_draws(config: ToyConfig, draws: torch.Tensor, p) -> torch.Tensor:
+    """Features from uniform draws of shape ``(..., 2, n, n_features)``: values, then coins.
+
+    ``p`` is a float or a tensor broadcasting against ``(..., n, n_features)``; the result has
+    shape ``(..., n, n_features)``.
+    """
     f = config.n_features
-    draws = torch.rand((2, n, f), generator=generator, dtype=dtype)
-    values, coin = draws[0], draws[1]
+    values, coin = draws.unbind(dim=-3)
     if config.correlation is None:
         present = coin < p
     else:
-        pairs = coin[:, : f // 2]
+        pairs = coin[..., : f // 2]
         if config.correlation == "correlated":
-            present = (pairs < p).repeat_interleave(2, dim=1)
+            present = (pairs < p).repeat_interleave(2, dim=-1)
         else:  # active pair (prob 2p), then the first or second by a second coin
             active = pairs < 2 * p
-            first = coin[:, f // 2 :] < 0.5
-            present = torch.stack([active & first, active & ~first], dim=2).reshape(n, f)
+            first = coin[..., f // 2 :] < 0.5
+            present = torch.stack([active & first, active & ~first], dim=-1).reshape(coin.shape)
     return values * present
 
 
@@ -359,23 +367,65 @@ def train_toy_model(
     config = model.config
     gens = _generators(seed, config.n_instances)
     show = steps > 2_000 if progress is None else bool(progress)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay,
+                                  foreach=True)
+    n, f = config.n_instances, config.n_features
+    probs = torch.tensor(config.probabilities, dtype=torch.float32).reshape(n, 1, 1, 1)
+    # Each instance's generator draws, per step, exactly what _sample_instance would draw; a
+    # block of steps is drawn at once (the same numbers, as torch.rand fills in order).
+    block = max(1, min(steps, _DRAWS_PER_BLOCK // (2 * batch_size * f)))
     logged_steps, losses = [], []
     model.train()
     with torch_threads(num_threads):
-        for step in tqdm(range(1, steps + 1), desc="training toy models", unit="step",
-                         disable=not show, mininterval=0.5):
-            x = torch.stack([_sample_instance(config, k, batch_size, g)
-                             for k, g in enumerate(gens)], dim=1)
-            loss = model.loss_per_instance(x)
-            optimiser.zero_grad(set_to_none=True)
-            loss.sum().backward()
-            optimiser.step()
-            if step % log_every == 0 or step == steps:
-                logged_steps.append(step)
-                losses.append(loss.detach().numpy().copy())
+        bar = tqdm(total=steps, desc="training toy models", unit="step", disable=not show,
+                   mininterval=0.5)
+        step = 0
+        while step < steps:
+            m = min(block, steps - step)
+            draws = torch.empty((n, m, 2, batch_size, f))  # (instance, step, 2, batch, feature)
+            for k, g in enumerate(gens):
+                draws[k].uniform_(generator=g)
+            xs = _features_from_draws(config, draws, probs)
+            for j in range(m):
+                step += 1
+                loss = _loss_and_gradients(model, xs[:, j])
+                optimiser.step()
+                if step % log_every == 0 or step == steps:
+                    logged_steps.append(step)
+                    losses.append(loss.numpy().copy())
+            bar.update(m)
+        bar.close()
     model.eval()
+    for parameter in model.parameters():
+        parameter.grad = None
     return ToyTrainingLog(steps=np.array(logged_steps), losses=np.array(losses))
+
+
+_DRAWS_PER_BLOCK = 1 << 17  # random numbers per instance drawn at once while training
+
+
+@torch.no_grad()
+def _loss_and_gradients(model: ToyModel, x: torch.Tensor) -> torch.Tensor:
+    """Per-instance loss on ``x`` (shape ``(n_instances, batch, n_features)``) and, written to
+    ``W.grad`` and ``b.grad``, the gradient of its sum over instances: the backward pass of
+    :meth:`ToyModel.loss_per_instance`, by hand (much faster than autograd at these sizes)."""
+    W, b, importance = model.W, model.b, model.importance
+    batch, f = x.shape[1], x.shape[2]
+    pre = torch.bmm(x, W.transpose(1, 2))  # (instance, batch, hidden)
+    relu_hidden = model.config.hidden_activation == "relu"
+    h = torch.relu(pre) if relu_hidden else pre
+    out = torch.baddbmm(b.unsqueeze(1), h, W)  # (instance, batch, feature)
+    diff = torch.relu(out) - x
+    weighted = diff * importance
+    loss = (weighted * diff).sum(dim=(1, 2)) / (batch * f)
+    g = weighted.mul_((out > 0) * (2.0 / (batch * f)))  # d loss / d out
+    grad_b = g.sum(dim=1)
+    dh = torch.bmm(g, W.transpose(1, 2))  # (instance, batch, hidden)
+    if relu_hidden:
+        dh.mul_(pre > 0)
+    grad_W = torch.baddbmm(torch.bmm(dh.transpose(1, 2), x), h.transpose(1, 2), g)
+    W.grad, b.grad = grad_W, grad_b
+    return loss
 
 
 # --------------------------------------------------------------------------- analyses

@@ -159,3 +159,30 @@ def test_validation():
         toy.feature_dimensionality(np.ones(3))
     with pytest.raises(ValueError, match="2-D hidden space"):
         toy.classify_arrangement(np.eye(3))
+
+
+@pytest.mark.parametrize("hidden_activation", ["linear", "relu"])
+def test_hand_written_gradients_equal_autograd(hidden_activation):
+    """train_toy_model's fast backward pass against autograd on the model's own loss."""
+    config = toy.ToyConfig(n_features=6, n_hidden=3, n_instances=4, feature_probability=0.3,
+                           importance_decay=0.8, hidden_activation=hidden_activation)
+    model = toy.ToyModel(config, seed=1)
+    x = toy.sample_features(config, 64, seed=2).transpose(0, 1)  # (instance, batch, feature)
+    fast_loss = toy._loss_and_gradients(model, x)
+    fast = (model.W.grad.clone(), model.b.grad.clone())
+    model.W.grad = model.b.grad = None
+    slow_loss = model.loss_per_instance(x.transpose(0, 1))
+    slow_loss.sum().backward()
+    torch.testing.assert_close(fast_loss, slow_loss.detach())
+    torch.testing.assert_close(fast[0], model.W.grad)
+    torch.testing.assert_close(fast[1], model.b.grad)
+
+
+@pytest.mark.parametrize("correlation", [None, "correlated", "anticorrelated"])
+def test_block_draws_give_the_features_of_step_by_step_sampling(correlation):
+    config = toy.ToyConfig(n_features=6, n_hidden=2, n_instances=1, feature_probability=0.2,
+                           correlation=correlation)
+    step_by_step = torch.Generator().manual_seed(7)
+    expected = torch.stack([toy._sample_instance(config, 0, 16, step_by_step) for _ in range(5)])
+    block = torch.empty((5, 2, 16, 6)).uniform_(generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(toy._features_from_draws(config, block, 0.2), expected)
