@@ -10,8 +10,8 @@ import pytest
 
 import srmlib
 from srmlib import plotting
+from tests.figure_checks import PI_LABELS, assert_labelled
 
-PI_LABELS = ["$0$", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"]
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +25,6 @@ def signed_result():
     x = np.random.default_rng(1).standard_normal((500, 3))
     return srmlib.spotlight_resonance(x, epsilon=0.6, resolution=16, signed=True)
 
-
-def assert_labelled(ax, *, angle_axis=True):
-    assert ax.get_title(), "figure needs a title"
-    assert ax.get_xlabel() and ax.get_ylabel(), "figure needs axis labels"
-    if angle_axis:
-        assert "rad" in ax.get_xlabel()
-        assert [t.get_text() for t in ax.get_xticklabels()] == PI_LABELS
-        assert ax.get_xlim() == pytest.approx((0, 2 * np.pi))
-    assert mcolors.to_rgba(ax.figure.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
 
 
 def test_ensemble_has_one_line_per_plane_and_a_baseline(result):

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 
 from srmlib import plotting
 from srmlib.sae import match_features
+from tests.figure_checks import assert_labelled
 
-
-def assert_labelled(ax):
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-    assert mcolors.to_rgba(ax.figure.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
 
 
 def test_feature_recovery_puts_matched_atoms_on_the_diagonal():
@@ -20,7 +16,7 @@ def test_feature_recovery_puts_matched_atoms_on_the_diagonal():
     atoms = np.array([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.1]])
     match = match_features(atoms, features)
     ax = plotting.plot_feature_recovery(match)
-    assert_labelled(ax)
+    assert_labelled(ax, angle_axis=False)
     image = ax.images[0].get_array()
     assert image.shape == (3, 4)
     np.testing.assert_allclose(np.diag(image), match.cosines)
@@ -36,7 +32,7 @@ def test_feature_recovery_rejects_other_input():
 def test_sparsity_tradeoff_draws_one_line_per_family():
     curves = {"ReLU + L1": ([3.0, 2.0, 1.0], [0.01, 0.05, 0.3]), "TopK": ([1, 2], [0.2, 0.05])}
     ax = plotting.plot_sparsity_tradeoff(curves, labels={"TopK": ["k=1", "k=2"]}, title="t")
-    assert_labelled(ax)
+    assert_labelled(ax, angle_axis=False)
     assert len(ax.lines) == 2 and ax.get_yscale() == "log"
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [3.0, 2.0, 1.0])
     assert [t.get_text() for t in ax.texts] == ["k=1", "k=2"]

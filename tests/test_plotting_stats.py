@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import srmlib
 from srmlib import plotting, stats
+from tests.figure_checks import assert_labelled
 
-PI_LABELS = ["$0$", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$"]
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +23,6 @@ def rotation():
     x = np.tanh(2 * np.random.default_rng(1).standard_normal((500, 4)))
     return stats.rotation_test(x, epsilon=0.5, resolution=16, n_rotations=9, seed=0)
 
-
-def assert_labelled(ax, *, angle_axis=True):
-    assert ax.get_title(), "figure needs a title"
-    assert ax.get_xlabel() and ax.get_ylabel(), "figure needs axis labels"
-    if angle_axis:
-        assert "rad" in ax.get_xlabel()
-        assert [t.get_text() for t in ax.get_xticklabels()] == PI_LABELS
-    assert mcolors.to_rgba(ax.figure.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
 
 
 def test_error_bars_of_one_plane(result):

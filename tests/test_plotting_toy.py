@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from srmlib import exercises, plotting, toy  # noqa: E402
+from srmlib import exercises, plotting, toy
+from tests.figure_checks import assert_labelled
 
 PENTAGON = np.c_[np.cos(2 * np.pi * np.arange(5) / 5), np.sin(2 * np.pi * np.arange(5) / 5)]
 
 
-def assert_labelled(ax):
-    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-    assert mcolors.to_rgba(ax.figure.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
-
 
 def test_feature_arrangement_draws_one_line_per_feature():
     ax = plotting.plot_feature_arrangement(PENTAGON, importance=0.9 ** np.arange(5))
-    assert_labelled(ax)
+    assert_labelled(ax, angle_axis=False)
     assert len(ax.lines) == 5
     np.testing.assert_allclose(ax.lines[2].get_xydata()[-1], PENTAGON[2])
     assert ax.get_aspect() == 1.0
@@ -43,7 +35,7 @@ def test_feature_arrangement_on_given_axes_and_errors():
 
 def test_gram_matrix_heatmap_is_symmetric_around_zero():
     ax = plotting.plot_gram_matrix(PENTAGON)
-    assert_labelled(ax)
+    assert_labelled(ax, angle_axis=False)
     image = ax.images[0]
     np.testing.assert_allclose(image.get_array(), toy.gram_matrix(PENTAGON))
     low, high = image.get_clim()
@@ -55,7 +47,7 @@ def test_dimensionality_scatter_and_reference_lines():
     p = np.array([0.5, 0.1])
     dims = np.array([[1.0, 0.5, 0.0], [0.4, 0.4, 0.4]])
     ax = plotting.plot_feature_dimensionality(p, dims, fractions=(1.0, 0.5, 0.4))
-    assert_labelled(ax)
+    assert_labelled(ax, angle_axis=False)
     assert ax.get_xscale() == "log"
     assert len(ax.collections[0].get_offsets()) == 6
     assert len(ax.lines) == 3
