@@ -100,6 +100,15 @@ def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
     return value.lower()
 
 
+def check_plane(plane, name: str = "plane") -> tuple[int, int]:
+    """A pair of basis indices ``(i, j)`` as two Python ints (booleans are not indices)."""
+    if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
+            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                       for k in plane)):
+        raise TypeError(f"{name} must be a pair of basis indices (i, j), got {plane!r}")
+    return int(plane[0]), int(plane[1])
+
+
 def make_rng(seed) -> np.random.Generator:
     """A numpy Generator from ``None``, an int seed, or an existing Generator."""
     if isinstance(seed, np.random.Generator):

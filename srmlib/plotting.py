@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Arc, FancyArrowPatch, Wedge
 
-from ._validation import check_bool, check_epsilon, check_int, check_real
+from ._validation import check_bool, check_epsilon, check_int, check_plane, check_real
 from .srm import (
     PPPMResult,
     SRMResult,
@@ -765,7 +765,7 @@ def plot_srm_error_bars(
     if plane is None:
         curve, label = result.mean(), "mean over planes"
     else:
-        i, j = _check_plane(plane)
+        i, j = check_plane(plane)
         curve, label = result.plane(i, j), f"plane ({i}, {j})"
     low, high = wilson_interval(curve, result.n_samples, confidence=confidence)
     scale = result.isotropic_baseline if ratio else 1.0
@@ -888,13 +888,6 @@ def plot_relative_error(
     ax.set_title(title if title is not None else
                  f"Binomial noise at the isotropic baseline, n = {n_samples}")
     return ax
-
-
-def _check_plane(plane) -> tuple[int, int]:
-    if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
-            or not all(isinstance(k, (int, np.integer)) for k in plane)):
-        raise TypeError(f"plane must be a pair of basis indices (i, j), got {plane!r}")
-    return int(plane[0]), int(plane[1])
 
 
 # --------------------------------------------------------------------------- chapter 4: toy models

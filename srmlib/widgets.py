@@ -52,6 +52,7 @@ from ._validation import (
     as_float_tensor,
     check_bool,
     check_choice,
+    check_plane,
     check_epsilon,
     check_int,
     check_real,
@@ -480,7 +481,7 @@ class PPPMExplorer:
         self._basis = basis
         epsilon = check_epsilon(epsilon)
         kind = check_choice(kind, "kind", KINDS)
-        plane = _check_pair(plane)
+        plane = check_plane(plane)
         self._cache: OrderedDict[tuple, ProjectedActivations] = OrderedDict()
         projected = self._projected(plane)  # validates the activations, basis and plane
         all_planes = np.array([(i, j) for i in range(projected.basis_size)
@@ -669,7 +670,7 @@ def pppm_animation(
     """
     values = _check_epsilons(epsilons)
     kind = check_choice(kind, "kind", KINDS)
-    plane = _check_pair(plane)
+    plane = check_plane(plane)
     fps, dpi = _check_playback(fps, dpi)
     projected = project(activations, basis, planes=[plane])
     results = [projected.pppm(epsilon=e) for e in values]
@@ -723,14 +724,6 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _check_pair(plane) -> tuple[int, int]:
-    if (not isinstance(plane, (tuple, list, np.ndarray)) or len(plane) != 2
-            or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
-                       for k in plane)):
-        raise TypeError(f"plane must be a pair of basis indices (i, j), got {plane!r}")
-    return int(plane[0]), int(plane[1])
-
-
 def _has_plane(planes: np.ndarray, pair) -> bool:
     return bool(np.any((planes[:, 0] == pair[0]) & (planes[:, 1] == pair[1])))
 
@@ -740,7 +733,7 @@ def _check_view(view, planes: np.ndarray):
     if isinstance(view, str):
         return check_choice(view, "view", VIEWS)
     try:
-        pair = _check_pair(view)
+        pair = check_plane(view, "view")
     except TypeError:
         raise TypeError(
             f"view must be 'mean', 'ensemble' or a plane (i, j), got {view!r}") from None

@@ -88,3 +88,9 @@ def test_relative_error(result):
         plotting.plot_relative_error([1], 1000)
     with pytest.raises(ValueError):
         plotting.plot_relative_error([8], 0)
+
+
+@pytest.mark.parametrize("plane", [(0,), (0.0, 1), (True, 1), "01"])
+def test_error_bars_reject_a_plane_that_is_not_two_indices(result, plane):
+    with pytest.raises(TypeError, match="plane must be a pair of basis indices"):
+        plotting.plot_srm_error_bars(result, plane)
