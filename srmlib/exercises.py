@@ -29,7 +29,10 @@ import numpy as np
 from scipy.linalg import expm
 
 from .bases import random_rotation
+from .sae import match_features
 from .srm import isotropic_expectation, spotlight_resonance
+from .stats import wilson_interval
+from .toy import feature_dimensionality, interference
 
 __all__ = [
     "check_arc_counts",
@@ -360,7 +363,6 @@ def check_wilson_interval(fn: Callable) -> None:
     """
     from scipy import special
 
-    from .stats import wilson_interval
 
     _check_callable(fn, "fn")
     n_checked = 0
@@ -474,7 +476,6 @@ def check_feature_dimensionality(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong answer, naming the case.
     """
-    from .toy import feature_dimensionality
 
     def hints(directions):
         _, overlap = _unit_overlap(directions)
@@ -502,7 +503,6 @@ def check_interference(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong answer, naming the case.
     """
-    from .toy import interference
 
     def hints(directions):
         _, overlap = _unit_overlap(directions)
@@ -557,7 +557,6 @@ def check_matching_score(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong score, naming the case and, for common mistakes, what went wrong.
     """
-    from .sae import match_features
 
     _check_callable(fn, "fn")
     rng = np.random.default_rng(seed)

@@ -24,6 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Arc, FancyArrowPatch, Wedge
 
 from ._validation import check_bool, check_epsilon, check_int, check_plane, check_real
+from .sae import FeatureMatch
 from .srm import (
     PPPMResult,
     SRMResult,
@@ -31,6 +32,8 @@ from .srm import (
     epsilon_for_isotropic_fraction,
     isotropic_expectation,
 )
+from .stats import RotationTest, baseline_relative_error, wilson_interval
+from .toy import _directions, gram_matrix
 
 __all__ = [
     "OKABE_ITO",
@@ -756,7 +759,6 @@ def plot_srm_error_bars(
     matplotlib.axes.Axes
         Lines: the curve and the baseline; the band is a filled area.
     """
-    from .stats import wilson_interval
 
     result = _check_srm(result)
     if result.signed:
@@ -815,7 +817,6 @@ def plot_null_distribution(
     matplotlib.axes.Axes
         One histogram and one vertical line at the observed value.
     """
-    from .stats import RotationTest
 
     if not isinstance(test, RotationTest):
         raise TypeError(f"test must be a RotationTest, got {type(test).__name__}")
@@ -863,7 +864,6 @@ def plot_relative_error(
     matplotlib.axes.Axes
         One line per dimension.
     """
-    from .stats import baseline_relative_error
 
     dims = [check_int(d, "dims", minimum=2) for d in dims]
     if not dims:
@@ -891,12 +891,6 @@ def plot_relative_error(
 
 
 # --------------------------------------------------------------------------- chapter 4: toy models
-
-
-def _toy_directions(directions) -> np.ndarray:
-    from .toy import _directions
-
-    return _directions(directions)
 
 
 @_styled
@@ -928,7 +922,7 @@ def plot_feature_arrangement(
     matplotlib.axes.Axes
         One line per feature, equal aspect, limits ``[-1.5, 1.5]`` or wider.
     """
-    d = _toy_directions(directions)
+    d = _directions(directions)
     if d.shape[1] != 2:
         raise ValueError(f"directions must have two hidden dimensions, got shape {d.shape}")
     if importance is None:
@@ -966,9 +960,8 @@ def plot_gram_matrix(directions, ax: Axes | None = None, *, title: str | None = 
     matplotlib.axes.Axes
         One image with a colour bar.
     """
-    from .toy import gram_matrix
 
-    gram = gram_matrix(_toy_directions(directions))
+    gram = gram_matrix(_directions(directions))
     ax = _new_axes(ax, figsize=(4.4, 3.6))
     limit = max(float(np.abs(gram).max()), 1e-12)
     image = ax.imshow(gram, cmap="RdBu_r", vmin=-limit, vmax=limit)
@@ -1063,7 +1056,6 @@ def plot_feature_recovery(match, ax: Axes | None = None, *, title: str | None = 
     matplotlib.axes.Axes
         One image of shape ``(n_features, n_atoms)`` with a colour bar.
     """
-    from .sae import FeatureMatch
 
     if not isinstance(match, FeatureMatch):
         raise TypeError(f"match must be a FeatureMatch, got {type(match).__name__}")
