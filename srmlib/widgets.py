@@ -48,6 +48,7 @@ except ImportError as err:  # pragma: no cover - the book extra installs both
     ) from err
 
 from . import plotting
+from .plotting import _style
 from ._validation import (
     as_float_tensor,
     check_bool,
@@ -58,7 +59,7 @@ from ._validation import (
     check_real,
 )
 from .bases import PAIRS, random_rotation
-from .srm import _PROGRESS_WORK, PPPMResult, ProjectedActivations, SRMResult, project
+from .srm import _PROGRESS_WORK, PPPMResult, _plane_row, ProjectedActivations, SRMResult, project
 
 __all__ = ["PPPMExplorer", "SRMExplorer", "epsilon_animation", "pppm_animation"]
 
@@ -325,12 +326,12 @@ class _SRMDrawing:
     """
 
     def __init__(self, *, figsize, dpi):
-        with plotting._light_style():
+        with _style._light_style():
             # a fixed layout: a layout engine would cost a second pass over every text per redraw
             fig = Figure(figsize=figsize, dpi=dpi)
             grid = fig.add_gridspec(1, 2, width_ratios=(1.6, 1.0), **_SRM_LAYOUT)
-            self.linear = plotting._new_axes(fig.add_subplot(grid[0]))
-            self.polar = plotting._new_axes(fig.add_subplot(grid[1], projection="polar"),
+            self.linear = _style._new_axes(fig.add_subplot(grid[0]))
+            self.polar = _style._new_axes(fig.add_subplot(grid[1], projection="polar"),
                                             polar=True)
             color = plotting.PALETTE[0]
             self.artists = {}
@@ -338,7 +339,7 @@ class _SRMDrawing:
                 planes = LineCollection([], color=color, linewidth=0.8, gid="planes")
                 ax.add_collection(planes, autolim=False)
                 curve, = ax.plot([], [], color=color, linewidth=2.0, gid="curve")
-                baseline, = ax.plot([], [], color=plotting.BASELINE_COLOR, linestyle="--",
+                baseline, = ax.plot([], [], color=_style.BASELINE_COLOR, linestyle="--",
                                     linewidth=1.4, gid="baseline")
                 self.artists[name] = {"planes": planes, "curve": curve, "baseline": baseline,
                                       "band": None}
@@ -346,7 +347,7 @@ class _SRMDrawing:
                                      color=plotting.OKABE_ITO["orange"], gid="spotlight")
             self.polar.add_patch(self.spotlight)
             plotting.set_angle_ticks(self.linear)
-            self.linear.set_xlabel(plotting._ANGLE_LABEL)
+            self.linear.set_xlabel(_style._ANGLE_LABEL)
             plotting.set_angle_ticks(self.polar)
             self.polar.set_rlabel_position(202.5)
             self.polar.yaxis.set_major_locator(MaxNLocator(3))
@@ -362,21 +363,21 @@ class _SRMDrawing:
 
     def update(self, result: SRMResult, view, *, basis: str | None = None) -> None:
         """Show ``result`` in ``view`` ("mean", "ensemble" or a plane (i, j))."""
-        with plotting._light_style():
+        with _style._light_style():
             self._update(result, view, basis)
 
     def _update(self, result: SRMResult, view, basis):
-        angles, values = plotting._closed_curves(result.angles, result.values)
+        angles, values = _style._closed_curves(result.angles, result.values)
         baseline = result.isotropic_baseline
         if view == "ensemble":
             curve, shown, what = None, values, f"every plane ({len(values)})"
         elif view == "mean":
-            _, (mean, std) = plotting._closed_curves(result.angles,
+            _, (mean, std) = _style._closed_curves(result.angles,
                                                      np.stack([result.mean(), result.std()]))
             curve, shown, what = mean, np.stack([mean - std, mean + std]), "mean over planes"
         else:
             i, j = view
-            curve = values[plotting._plane_row(result.planes, i, j)]
+            curve = values[_plane_row(result.planes, i, j)]
             shown, what = curve[None], f"plane ({i}, {j})"
         low = min(float(shown.min()), baseline)
         high = max(float(shown.max()), baseline, 1e-12)
@@ -402,7 +403,7 @@ class _SRMDrawing:
             if view == "mean":
                 art["band"] = ax.fill_between(angles, shown[0], shown[1], color=color, alpha=0.25,
                                               linewidth=0, gid="band")
-            ring = np.linspace(0.0, plotting.TWO_PI, 361) if name == "polar" else angles[[0, -1]]
+            ring = np.linspace(0.0, _style.TWO_PI, 361) if name == "polar" else angles[[0, -1]]
             art["baseline"].set_data(ring, np.full(len(ring), baseline))
             ax.set_ylim(*limits)
         self.linear.set_ylabel("signed SRM (fraction of samples)" if result.signed
@@ -423,12 +424,12 @@ class _SRMDrawing:
                 "ensemble": [Line2D([], [], color=color, alpha=max(alpha, 0.5), linewidth=0.8,
                                     label=f"one line per plane ({len(values)})")],
             }.get(view, [Line2D([], [], color=color, linewidth=2.0, label=what)])
-            handles.append(Line2D([], [], color=plotting.BASELINE_COLOR, linestyle="--",
+            handles.append(Line2D([], [], color=_style.BASELINE_COLOR, linestyle="--",
                                   label="zero (signed SRM)" if result.signed
                                   else "isotropic baseline"))
             handles.append(Patch(color=plotting.OKABE_ITO["orange"], alpha=0.25,
                                  label="spotlight cone (polar view), at the peak"))
-            plotting._legend_below(self.linear, handles=handles, offset=-0.2)
+            _style._legend_below(self.linear, handles=handles, offset=-0.2)
         kind = "Signed SRM" if result.signed else "SRM"
         on = f", {basis} basis" if basis is not None else ""
         # plain text (no mathtext): parsing a new formula at every epsilon costs tens of ms
@@ -498,7 +499,7 @@ class PPPMExplorer:
         }
         self.epsilon_label = ipywidgets.Label()
         self._image = ipywidgets.Image(format="png")
-        with plotting._light_style():
+        with _style._light_style():
             self.figure = _pppm_figure(_PPPM_FIGSIZE, _WIDGET_DPI)
         c = self.controls
         self.widget = ipywidgets.VBox([ipywidgets.HBox([c["epsilon"], self.epsilon_label]),
@@ -554,7 +555,7 @@ def _draw_pppm(fig: Figure, result: PPPMResult, plane, projected: ProjectedActiv
     """Redraw ``fig`` with :func:`srmlib.plotting.plot_pppm` (a hexbin cannot be updated)."""
     i, j = plane
     cosine = float(np.clip(projected.gram[i, j].item(), -1.0, 1.0))
-    with plotting._light_style():
+    with _style._light_style():
         fig.clear()
         ax = fig.add_subplot()
     plotting.plot_pppm(
@@ -676,7 +677,7 @@ def pppm_animation(
     results = [projected.pppm(epsilon=e) for e in values]
     coords = results[int(np.argmin(values))].coords
     extent = 1.1 * float(np.abs(coords).max()) if len(coords) else 1.0
-    with plotting._light_style():
+    with _style._light_style():
         fig = _pppm_figure(_ANIMATION_PPPM_FIGSIZE, dpi)
     return _animate(fig, len(results),
                     lambda k: _draw_pppm(fig, results[k], plane, projected, kind=kind,

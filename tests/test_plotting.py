@@ -229,7 +229,7 @@ def test_pppm_bad_plane_and_kind():
 
 def test_only_the_style_keys_are_restored(result, monkeypatch):
     """Inside a figure function the inline backend may switch `interactive` on; keep it on."""
-    before = {key: matplotlib.rcParams[key] for key in plotting._STYLE}
+    before = {key: matplotlib.rcParams[key] for key in plotting._style._STYLE}
     original_subplots = plt.subplots
 
     def subplots_that_turn_interactive_on(*args, **kwargs):
@@ -244,7 +244,7 @@ def test_only_the_style_keys_are_restored(result, monkeypatch):
         assert matplotlib.rcParams["interactive"] is True
     finally:
         matplotlib.rcParams["interactive"] = interactive
-    assert {key: matplotlib.rcParams[key] for key in plotting._STYLE} == before
+    assert {key: matplotlib.rcParams[key] for key in plotting._style._STYLE} == before
 
 
 def test_pppm_normalised_points_lie_between_epsilon_and_one():

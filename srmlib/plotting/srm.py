@@ -1,159 +1,47 @@
-"""Matplotlib figures for the book's chapters, one function per figure type.
-
-Every function takes an optional ``ax`` (a new figure is made when it is ``None``), returns the
-:class:`matplotlib.axes.Axes` it drew on, and gives the figure a title, axis labels with units
-and an opaque white background, so figures read the same in the website's light and dark themes.
-Colours come from the Okabe-Ito palette, which stays distinguishable with the common forms of
-colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
-
-Chapter 1 ("Spotlight Resonance from first principles") introduces each figure.
-"""
+"""Figures for chapters 1 and 2: SRM curves, PPPM, the cone, baselines and their noise."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 from collections.abc import Iterable, Mapping
 
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
-from matplotlib.patches import Arc, FancyArrowPatch, Wedge
+from matplotlib.patches import Arc, Wedge
 
-from ._validation import check_bool, check_epsilon, check_int, check_plane, check_real
-from .sae import FeatureMatch
-from .srm import (
+from .._validation import check_bool, check_epsilon, check_int, check_plane, check_real
+from ..srm import (
     PPPMResult,
     SRMResult,
     _plane_row,
     epsilon_for_isotropic_fraction,
     isotropic_expectation,
 )
-from .stats import RotationTest, baseline_relative_error, wilson_interval
-from .toy import _directions, gram_matrix
-
-__all__ = [
-    "OKABE_ITO",
-    "PALETTE",
-    "plot_cone_geometry",
-    "plot_feature_recovery",
-    "plot_feature_arrangement",
-    "plot_feature_dimensionality",
-    "plot_gram_matrix",
-    "plot_isotropic_expectation",
-    "plot_null_distribution",
-    "plot_pppm",
-    "plot_relative_error",
-    "plot_sparsity_tradeoff",
-    "plot_srm_comparison",
-    "plot_srm_ensemble",
-    "plot_srm_error_bars",
-    "plot_srm_polar",
-    "plot_srm_statistics",
-    "set_angle_ticks",
-]
-
-TWO_PI = 2.0 * math.pi
-
-#: The Okabe-Ito colour-blind-friendly palette (Okabe & Ito, 2008).
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-}
-#: Order in which series take colours (yellow last: it is faint on white).
-PALETTE = tuple(OKABE_ITO[c] for c in
-                ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow"))
-BASELINE_COLOR = OKABE_ITO["black"]
-
-# Light, opaque style applied while a figure is drawn, whatever the user's own style is.
-_STYLE = {
-    "figure.facecolor": "white",
-    "axes.facecolor": "white",
-    "savefig.facecolor": "white",
-    "axes.edgecolor": "black",
-    "axes.labelcolor": "black",
-    "text.color": "black",
-    "xtick.color": "black",
-    "ytick.color": "black",
-    "axes.prop_cycle": mpl.cycler(color=PALETTE),
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "legend.framealpha": 0.9,
-    "legend.facecolor": "white",
-}
-_FIGSIZE = (7.0, 3.8)
-
-_PI_TICKS = (0.0, math.pi / 2, math.pi, 1.5 * math.pi, TWO_PI)
-_PI_LABELS = (r"$0$", r"$\pi/2$", r"$\pi$", r"$3\pi/2$", r"$2\pi$")
-_ANGLE_LABEL = r"probe angle $\theta$ (rad)"
+from ..stats import RotationTest, baseline_relative_error, wilson_interval
+from ._style import (
+    _ANGLE_LABEL,
+    _PI_LABELS,
+    _PI_TICKS,
+    BASELINE_COLOR,
+    OKABE_ITO,
+    PALETTE,
+    TWO_PI,
+    _arrow,
+    _baseline,
+    _check_quantiles,
+    _check_srm,
+    _closed_curves,
+    _describe,
+    _legend_below,
+    _new_axes,
+    _srm_axes,
+    _styled,
+    set_angle_ticks,
+)
 
 
-@contextlib.contextmanager
-def _light_style():
-    """Set the book's style keys for the duration of a figure function, then restore them.
-
-    Only the keys of ``_STYLE`` are saved and restored. (``matplotlib.rc_context`` would restore
-    every rcParam, including ``interactive``, which the Jupyter inline backend turns on when the
-    first figure resolves the backend; resetting it stops later figures from being displayed.)
-    """
-    saved = {key: mpl.rcParams[key] for key in _STYLE}
-    mpl.rcParams.update(_STYLE)
-    try:
-        yield
-    finally:
-        mpl.rcParams.update(saved)
-
-
-def _styled(function):
-    """Run a figure function inside the book's light style."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with _light_style():
-            return function(*args, **kwargs)
-
-    return wrapper
-
-
-def set_angle_ticks(ax: Axes, axis: str = "x") -> Axes:
-    """Put an angle axis on ``[0, 2 pi]`` with ticks at ``0, pi/2, pi, 3pi/2, 2pi``.
-
-    Parameters
-    ----------
-    ax : matplotlib.axes.Axes
-        A Cartesian axes (the angle on ``axis``) or a polar axes (the angular grid).
-    axis : {"x", "y"}
-        Which Cartesian axis holds the angle; ignored for polar axes.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    ax = _check_ax(ax)
-    if ax.name == "polar":
-        ax.set_xticks(_PI_TICKS[:-1], _PI_LABELS[:-1])
-        return ax
-    if axis not in ("x", "y"):
-        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
-    if axis == "x":
-        ax.set_xticks(_PI_TICKS, _PI_LABELS)
-        ax.set_xlim(0.0, TWO_PI)
-    else:
-        ax.set_yticks(_PI_TICKS, _PI_LABELS)
-        ax.set_ylim(0.0, TWO_PI)
-    return ax
-
-
-@_styled
 def plot_srm_ensemble(
     result: SRMResult,
     ax: Axes | None = None,
@@ -633,87 +521,6 @@ def plot_cone_geometry(
     return ax
 
 
-# --------------------------------------------------------------------------- internals
-
-
-def _check_ax(ax) -> Axes:
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
-
-
-def _new_axes(ax, *, polar: bool = False, figsize=_FIGSIZE) -> Axes:
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained",
-                               subplot_kw={"projection": "polar"} if polar else None)
-    else:
-        _check_ax(ax)
-        if polar and ax.name != "polar":
-            raise ValueError("ax must be a polar Axes (subplot_kw={'projection': 'polar'})")
-        if not polar and ax.name == "polar":
-            raise ValueError("ax must be a Cartesian Axes, got a polar one")
-    ax.figure.set_facecolor("white")
-    ax.figure.patch.set_alpha(1.0)
-    ax.set_facecolor("white")
-    return ax
-
-
-def _check_srm(result, name: str = "result") -> SRMResult:
-    if not isinstance(result, SRMResult):
-        raise TypeError(f"{name} must be an SRMResult, got {type(result).__name__}")
-    return result
-
-
-def _check_quantiles(spread) -> np.ndarray:
-    try:
-        q = np.asarray(spread, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"spread must be 'minmax' or a pair of quantiles, got {spread!r}") from None
-    if q.shape != (2,) or not np.all(np.isfinite(q)) or q[0] < 0 or q[1] > 1 or q[0] >= q[1]:
-        raise ValueError(f"spread quantiles must satisfy 0 <= low < high <= 1, got {spread!r}")
-    return q
-
-
-def _closed_curves(angles: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort angles onto ``[0, 2 pi)`` and repeat the first point at ``+2 pi`` to close the loop."""
-    wrapped = np.mod(angles, TWO_PI)
-    order = np.argsort(wrapped, kind="stable")
-    wrapped, values = wrapped[order], values[:, order]
-    return np.append(wrapped, wrapped[0] + TWO_PI), np.concatenate([values, values[:, :1]], axis=1)
-
-
-def _baseline(ax: Axes, result: SRMResult) -> Line2D:
-    label = "zero (signed SRM)" if result.signed else "isotropic baseline"
-    return ax.axhline(result.isotropic_baseline, color=BASELINE_COLOR, linestyle="--",
-                      linewidth=1.4, label=label)
-
-
-def _srm_axes(ax: Axes, result: SRMResult) -> None:
-    set_angle_ticks(ax)
-    ax.set_xlabel(_ANGLE_LABEL)
-    ax.set_ylabel("signed SRM (fraction of samples)" if result.signed
-                  else "SRM (fraction of samples in the cone)")
-
-
-def _legend_below(ax: Axes, *, handles=None, offset: float = -0.2) -> None:
-    """A legend under the axes, where it never hides a curve."""
-    kwargs = {} if handles is None else {"handles": handles}
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=2, fontsize="small",
-              **kwargs)
-
-
-def _describe(result: SRMResult) -> str:
-    kind = "signed, " if result.signed else ""
-    return rf"{kind}{len(result.planes)} planes, $\epsilon$ = {result.epsilon:.2f}"
-
-
-def _arrow(ax: Axes, angle: float, label: str, color, *, width: float = 1.6,
-           style: str = "solid") -> None:
-    tip = np.array([math.cos(angle), math.sin(angle)])
-    ax.add_patch(FancyArrowPatch((0, 0), tip, arrowstyle="-|>", mutation_scale=14, color=color,
-                                 linewidth=width, linestyle=style))
-    ax.annotate(label, 1.15 * tip, color=color, ha="center", va="center", fontsize="large")
-
 
 # --------------------------------------------------------------------------- chapter 2 figures
 # Chapter 2 ("SRM in practice: choosing the resolution") introduces these figures.
@@ -890,232 +697,3 @@ def plot_relative_error(
     return ax
 
 
-# --------------------------------------------------------------------------- chapter 4: toy models
-
-
-@_styled
-def plot_feature_arrangement(
-    directions,
-    ax: Axes | None = None,
-    *,
-    importance=None,
-    title: str | None = None,
-) -> Axes:
-    """Feature directions ``W_i`` of a toy model with two hidden dimensions, as lines from 0.
-
-    Chapter 4 ("Toy models of superposition") draws the dense orthogonal pair, antipodal pairs
-    and the pentagon with it.
-
-    Parameters
-    ----------
-    directions : array_like, shape (n_features, 2)
-        One feature direction per row (:meth:`srmlib.toy.ToyModel.feature_directions`).
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new square figure when ``None``.
-    importance : array_like, shape (n_features,), optional
-        Feature importances: more important features are drawn darker. Default: all equal.
-    title : str, optional
-        Defaults to the number of features.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One line per feature, equal aspect, limits ``[-1.5, 1.5]`` or wider.
-    """
-    d = _directions(directions)
-    if d.shape[1] != 2:
-        raise ValueError(f"directions must have two hidden dimensions, got shape {d.shape}")
-    if importance is None:
-        shade = np.ones(len(d))
-    else:
-        imp = np.asarray(importance, dtype=float)
-        if imp.shape != (len(d),):
-            raise ValueError(f"importance must have shape ({len(d)},), got {imp.shape}")
-        shade = imp / imp.max()
-    ax = _new_axes(ax, figsize=(3.6, 3.6))
-    colour = mpl.colors.to_rgb(PALETTE[0])
-    for i, (w, s) in enumerate(zip(d, shade)):
-        rgb = tuple(1 - (0.25 + 0.75 * s) * (1 - c) for c in colour)
-        ax.plot([0, w[0]], [0, w[1]], color=rgb, linewidth=2, marker="o", markevery=[1])
-        ax.annotate(str(i), w * 1.12 + 0.02, ha="center", va="center", fontsize="small")
-    limit = max(1.5, 1.25 * float(np.abs(d).max()))
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-limit, limit)
-    ax.set_aspect("equal")
-    ax.set_xlabel("hidden dimension 0")
-    ax.set_ylabel("hidden dimension 1")
-    ax.set_title(title if title is not None else f"{len(d)} features in 2 dimensions")
-    return ax
-
-
-@_styled
-def plot_gram_matrix(directions, ax: Axes | None = None, *, title: str | None = None) -> Axes:
-    """Heat map of ``W^T W`` (:func:`srmlib.toy.gram_matrix`) on a symmetric colour scale.
-
-    The diagonal is each feature's squared norm, the rest the interference between features.
-    Chapter 4 ("Toy models of superposition").
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One image with a colour bar.
-    """
-
-    gram = gram_matrix(_directions(directions))
-    ax = _new_axes(ax, figsize=(4.4, 3.6))
-    limit = max(float(np.abs(gram).max()), 1e-12)
-    image = ax.imshow(gram, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.grid(False)
-    ax.figure.colorbar(image, ax=ax, label=r"$W_i \cdot W_j$")
-    ax.set_xlabel("feature j")
-    ax.set_ylabel("feature i")
-    ax.set_title(title if title is not None else r"$W^T W$")
-    return ax
-
-
-@_styled
-def plot_feature_dimensionality(
-    feature_probability,
-    dimensionalities,
-    ax: Axes | None = None,
-    *,
-    fractions=(1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8),
-    title: str | None = None,
-) -> Axes:
-    """Feature dimensionality ``D_i`` of every feature against ``1 / p`` of its instance.
-
-    Chapter 4 ("Toy models of superposition"); the reference lines mark the fractions that
-    Elhage et al. (2022) found features stick to.
-
-    Parameters
-    ----------
-    feature_probability : array_like, shape (n_instances,)
-        Each instance's feature probability ``p`` (the x axis is ``1/p = 1/(1 - S)``, log scale).
-    dimensionalities : array_like, shape (n_instances, n_features)
-        :func:`srmlib.toy.feature_dimensionality` of each instance.
-    fractions : sequence of float
-        Where to draw dashed reference lines.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One scatter (all features) and one dashed line per fraction.
-    """
-    p = np.asarray(feature_probability, dtype=float)
-    dims = np.asarray(dimensionalities, dtype=float)
-    if p.ndim != 1 or dims.ndim != 2 or dims.shape[0] != p.shape[0]:
-        raise ValueError(f"dimensionalities must have shape (n_instances, n_features) with "
-                         f"n_instances = {p.shape}, got {dims.shape}")
-    if not np.all((p > 0) & (p <= 1)):
-        raise ValueError("feature_probability must lie in (0, 1]")
-    ax = _new_axes(ax)
-    x = np.repeat(1 / p, dims.shape[1])
-    rng = np.random.default_rng(0)  # a little horizontal jitter, for overlapping points
-    ax.scatter(x * np.exp(0.03 * rng.standard_normal(x.size)), dims.ravel(), s=10,
-               alpha=0.5, color=PALETTE[0], label="features")
-    for f in fractions:
-        ax.axhline(f, color=BASELINE_COLOR, linestyle="--", linewidth=0.8, alpha=0.6)
-        ax.annotate(f"{f:.3g}" if f in (0.0, 1.0) else _fraction_label(f), (1.0, f),
-                    xycoords=("axes fraction", "data"), xytext=(3, 0),
-                    textcoords="offset points", va="center", fontsize="small")
-    ax.set_xscale("log")
-    ax.set_ylim(-0.02, 1.05)
-    ax.set_xlabel(r"$1/p = 1/(1 - S)$ (sparsity, log scale)")
-    ax.set_ylabel(r"feature dimensionality $D_i$ (hidden dimensions)")
-    ax.set_title(title if title is not None else "Feature dimensionality against sparsity")
-    return ax
-
-
-def _fraction_label(value: float) -> str:
-    from fractions import Fraction
-
-    return str(Fraction(value).limit_denominator(12))
-
-
-# --------------------------------------------------------------------------- chapter 5: SAEs
-
-
-@_styled
-def plot_feature_recovery(match, ax: Axes | None = None, *, title: str | None = None) -> Axes:
-    """``|cos|`` between every true feature and every decoder atom, atoms in matched order.
-
-    Rows are the true features; the first columns are the atoms matched to them (feature ``i``'s
-    atom in column ``i``), then the unmatched atoms. A perfect recovery is a bright diagonal.
-
-    Parameters
-    ----------
-    match : srmlib.sae.FeatureMatch
-        From :func:`srmlib.sae.match_features` (or ``evaluate_sae(...).match``).
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure when ``None``.
-    title : str, optional
-        Defaults to the matching score and the number of features found.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One image of shape ``(n_features, n_atoms)`` with a colour bar.
-    """
-
-    if not isinstance(match, FeatureMatch):
-        raise TypeError(f"match must be a FeatureMatch, got {type(match).__name__}")
-    matched = [int(a) for a in match.atom_index if a >= 0]
-    order = matched + [a for a in range(match.similarity.shape[1]) if a not in set(matched)]
-    ax = _new_axes(ax)
-    image = ax.imshow(match.similarity[:, order], vmin=0.0, vmax=1.0, cmap="viridis",
-                      aspect="auto", interpolation="nearest")
-    ax.grid(False)
-    ax.figure.colorbar(image, ax=ax, label=r"$|\cos|$ (dimensionless)")
-    ax.set_xlabel("decoder atom (matched ones first)")
-    ax.set_ylabel("true feature")
-    ax.set_title(title if title is not None else
-                 f"Feature recovery: score {match.score:.3f}, "
-                 f"{match.n_found}/{len(match.cosines)} found at |cos| >= {match.threshold:g}")
-    return ax
-
-
-@_styled
-def plot_sparsity_tradeoff(
-    curves: Mapping[str, tuple[Iterable[float], Iterable[float]]],
-    ax: Axes | None = None,
-    *,
-    labels: Mapping[str, Iterable[str]] | None = None,
-    title: str | None = None,
-) -> Axes:
-    """Reconstruction against sparsity: FVU against L0, one line per family of SAEs.
-
-    Parameters
-    ----------
-    curves : mapping of str to (l0, fvu)
-        For each family (say ``"ReLU + L1"``, ``"TopK"``), the L0 and the fraction of variance
-        unexplained of its SAEs, in the order of the swept parameter.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure when ``None``.
-    labels : mapping of str to iterable of str, optional
-        A text label per point (the L1 coefficient or ``k``), by family.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        One line with markers per family; the y axis is logarithmic.
-    """
-    if not isinstance(curves, Mapping) or not curves:
-        raise ValueError("curves must be a non-empty mapping of name to (l0, fvu)")
-    labels = {} if labels is None else labels
-    ax = _new_axes(ax)
-    for n, (name, (l0, fvu)) in enumerate(curves.items()):
-        l0, fvu = np.asarray(l0, dtype=float), np.asarray(fvu, dtype=float)
-        if l0.shape != fvu.shape or l0.ndim != 1:
-            raise ValueError(f"curve {name!r}: l0 and fvu must be 1-D of the same length")
-        color = PALETTE[n % len(PALETTE)]
-        ax.plot(l0, fvu, marker="o", color=color, linewidth=2.0, label=name)
-        for x, y, text in zip(l0, fvu, labels.get(name, ())):
-            ax.annotate(str(text), (x, y), textcoords="offset points", xytext=(4, 4),
-                        fontsize="small", color=color)
-    ax.set_yscale("log")
-    ax.set_xlabel("L0: mean number of active latents per input")
-    ax.set_ylabel("fraction of variance unexplained")
-    ax.legend(loc="upper right", fontsize="small")
-    ax.set_title(title if title is not None else "Sparsity against reconstruction")
-    return ax

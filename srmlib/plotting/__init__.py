@@ -1,0 +1,50 @@
+"""Matplotlib figures for the book's chapters, one function per figure type.
+
+Every function takes an optional ``ax`` (a new figure is made when it is ``None``), returns the
+:class:`matplotlib.axes.Axes` it drew on, and gives the figure a title, axis labels with units
+and an opaque white background, so figures read the same in the website's light and dark themes.
+Colours come from the Okabe-Ito palette, which stays distinguishable with the common forms of
+colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
+
+One submodule per chapter group (``srm`` for chapters 1-2, ``toy`` for 4, ``sae`` for 5); every
+figure function is re-exported here, so chapters call ``srmlib.plotting.plot_...``.
+"""
+
+from __future__ import annotations
+
+from ._style import OKABE_ITO, PALETTE, set_angle_ticks
+from .sae import plot_feature_recovery, plot_sparsity_tradeoff
+from .srm import (
+    plot_cone_geometry,
+    plot_isotropic_expectation,
+    plot_null_distribution,
+    plot_pppm,
+    plot_relative_error,
+    plot_srm_comparison,
+    plot_srm_ensemble,
+    plot_srm_error_bars,
+    plot_srm_polar,
+    plot_srm_statistics,
+)
+from .toy import plot_feature_arrangement, plot_feature_dimensionality, plot_gram_matrix
+
+__all__ = [
+    "OKABE_ITO",
+    "PALETTE",
+    "plot_cone_geometry",
+    "plot_feature_recovery",
+    "plot_feature_arrangement",
+    "plot_feature_dimensionality",
+    "plot_gram_matrix",
+    "plot_isotropic_expectation",
+    "plot_null_distribution",
+    "plot_pppm",
+    "plot_relative_error",
+    "plot_sparsity_tradeoff",
+    "plot_srm_comparison",
+    "plot_srm_ensemble",
+    "plot_srm_error_bars",
+    "plot_srm_polar",
+    "plot_srm_statistics",
+    "set_angle_ticks",
+]

@@ -1,0 +1,100 @@
+"""Figures for chapter 5: sparse autoencoders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from matplotlib.axes import Axes
+
+from ..sae import FeatureMatch
+from ._style import PALETTE, _new_axes, _styled
+
+# --------------------------------------------------------------------------- chapter 5: SAEs
+
+
+@_styled
+def plot_feature_recovery(match, ax: Axes | None = None, *, title: str | None = None) -> Axes:
+    """``|cos|`` between every true feature and every decoder atom, atoms in matched order.
+
+    Rows are the true features; the first columns are the atoms matched to them (feature ``i``'s
+    atom in column ``i``), then the unmatched atoms. A perfect recovery is a bright diagonal.
+
+    Parameters
+    ----------
+    match : srmlib.sae.FeatureMatch
+        From :func:`srmlib.sae.match_features` (or ``evaluate_sae(...).match``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to the matching score and the number of features found.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One image of shape ``(n_features, n_atoms)`` with a colour bar.
+    """
+
+    if not isinstance(match, FeatureMatch):
+        raise TypeError(f"match must be a FeatureMatch, got {type(match).__name__}")
+    matched = [int(a) for a in match.atom_index if a >= 0]
+    order = matched + [a for a in range(match.similarity.shape[1]) if a not in set(matched)]
+    ax = _new_axes(ax)
+    image = ax.imshow(match.similarity[:, order], vmin=0.0, vmax=1.0, cmap="viridis",
+                      aspect="auto", interpolation="nearest")
+    ax.grid(False)
+    ax.figure.colorbar(image, ax=ax, label=r"$|\cos|$ (dimensionless)")
+    ax.set_xlabel("decoder atom (matched ones first)")
+    ax.set_ylabel("true feature")
+    ax.set_title(title if title is not None else
+                 f"Feature recovery: score {match.score:.3f}, "
+                 f"{match.n_found}/{len(match.cosines)} found at |cos| >= {match.threshold:g}")
+    return ax
+
+
+@_styled
+def plot_sparsity_tradeoff(
+    curves: Mapping[str, tuple[Iterable[float], Iterable[float]]],
+    ax: Axes | None = None,
+    *,
+    labels: Mapping[str, Iterable[str]] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Reconstruction against sparsity: FVU against L0, one line per family of SAEs.
+
+    Parameters
+    ----------
+    curves : mapping of str to (l0, fvu)
+        For each family (say ``"ReLU + L1"``, ``"TopK"``), the L0 and the fraction of variance
+        unexplained of its SAEs, in the order of the swept parameter.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    labels : mapping of str to iterable of str, optional
+        A text label per point (the L1 coefficient or ``k``), by family.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line with markers per family; the y axis is logarithmic.
+    """
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError("curves must be a non-empty mapping of name to (l0, fvu)")
+    labels = {} if labels is None else labels
+    ax = _new_axes(ax)
+    for n, (name, (l0, fvu)) in enumerate(curves.items()):
+        l0, fvu = np.asarray(l0, dtype=float), np.asarray(fvu, dtype=float)
+        if l0.shape != fvu.shape or l0.ndim != 1:
+            raise ValueError(f"curve {name!r}: l0 and fvu must be 1-D of the same length")
+        color = PALETTE[n % len(PALETTE)]
+        ax.plot(l0, fvu, marker="o", color=color, linewidth=2.0, label=name)
+        for x, y, text in zip(l0, fvu, labels.get(name, ())):
+            ax.annotate(str(text), (x, y), textcoords="offset points", xytext=(4, 4),
+                        fontsize="small", color=color)
+    ax.set_yscale("log")
+    ax.set_xlabel("L0: mean number of active latents per input")
+    ax.set_ylabel("fraction of variance unexplained")
+    ax.legend(loc="upper right", fontsize="small")
+    ax.set_title(title if title is not None else "Sparsity against reconstruction")
+    return ax
+
