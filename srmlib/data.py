@@ -17,20 +17,41 @@ generator              geometry
 `sparse_features`      sparse non-negative combinations of given feature directions (any
                        number of them, overcomplete allowed)
 =====================  ======================================================================
+
+Real data, for chapter 3 ("Activation functions make the privileged basis") and your own work:
+
+=====================  ======================================================================
+loader                 data
+=====================  ======================================================================
+`load_digits`          scikit-learn's bundled 8x8 handwritten digits (1797 images; ships with
+                       scikit-learn, no download), pixels scaled to ``[0, 1]``
+`load_mnist`           your own local MNIST-style files: IDX (``*-idx3-ubyte``, gzipped or
+                       not) or ``.npz``; nothing is downloaded
+`read_idx`             one IDX file as a numpy array
+=====================  ======================================================================
 """
 
 from __future__ import annotations
 
+import gzip
 import math
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import special
 
-from ._validation import as_float_tensor, check_int, check_real, make_rng
+from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real, make_rng
 from .bases import random_rotation
 
 __all__ = [
+    "ImageData",
     "isotropic_gaussian",
+    "load_digits",
+    "load_mnist",
+    "read_idx",
     "relu_gaussian",
     "rotated_tanh",
     "sparse_features",
@@ -263,3 +284,189 @@ def _redraw_until_nonzero(draw, n_samples: int, p_row: float) -> np.ndarray:
         kept.append(batch)
         have += len(batch)
     return np.concatenate(kept)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """Images flattened to one row each, with their labels.
+
+    Attributes
+    ----------
+    images : ndarray of float32, shape (n, height * width)
+        Pixels, row-major; in ``[0, 1]`` when scaled.
+    labels : ndarray of int64, shape (n,)
+        Class of each image.
+    image_shape : (int, int)
+        ``(height, width)``, to reshape a row back into an image.
+    source : str
+        Where the data came from.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    image_shape: tuple[int, int]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def load_digits(*, scale: bool = True) -> ImageData:
+    """scikit-learn's bundled handwritten digits: 1797 images of 8x8 pixels, classes 0-9.
+
+    The data ship with scikit-learn (:func:`sklearn.datasets.load_digits`), so nothing is
+    downloaded. Pixels are integers 0-16; with ``scale`` they are divided by 16, to ``[0, 1]``.
+
+    Returns
+    -------
+    ImageData
+        ``images`` of shape ``(1797, 64)`` (float32), ``labels`` of shape ``(1797,)``.
+    """
+    from sklearn import datasets
+
+    scale = check_bool(scale, "scale")
+    digits = datasets.load_digits()
+    images = digits.data.astype(np.float32)
+    if scale:
+        images /= 16.0
+    return ImageData(images=images, labels=digits.target.astype(np.int64), image_shape=(8, 8),
+                     source="sklearn.datasets.load_digits")
+
+
+# IDX element types: code -> big-endian numpy dtype (LeCun et al.'s MNIST file format).
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read one IDX file (the MNIST format), gzipped or not, as a numpy array.
+
+    The header is two zero bytes, a type code (``0x08`` unsigned byte ... ``0x0E`` double), the
+    number of dimensions, and each dimension as a big-endian 32-bit integer; the data follow in
+    row-major order. Gzip is recognised by its magic bytes, whatever the file is called.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a well-formed IDX file (naming the path and what is wrong).
+    """
+    path = _existing_file(path, "path")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise ValueError(f"path {str(path)!r} looks gzipped but does not decompress: "
+                             f"{err}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"path {str(path)!r} is not an IDX file: it must start with two zero "
+                         "bytes, a type code and the number of dimensions")
+    code, ndim = raw[2], raw[3]
+    if code not in _IDX_TYPES:
+        raise ValueError(f"path {str(path)!r}: unknown IDX type code 0x{code:02X}")
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"path {str(path)!r}: IDX header with {ndim} dimensions is incomplete")
+    shape = tuple(int(n) for n in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[code])
+    expected = 4 + 4 * ndim + math.prod(shape) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(f"path {str(path)!r}: an IDX array of shape {shape} and type "
+                         f"{dtype.str} needs {expected} bytes, the file has {len(raw)}")
+    data = np.frombuffer(raw, dtype, offset=4 + 4 * ndim).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def load_mnist(path, labels_path=None, *, split: str = "train", scale: bool = True,
+               limit: int | None = None) -> ImageData:
+    """Load your own local MNIST-style data (nothing is downloaded).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Either an IDX image file (``train-images-idx3-ubyte``, optionally ``.gz``), or an
+        ``.npz`` archive holding images and labels: ``x_train``/``y_train`` and
+        ``x_test``/``y_test`` (the layout of ``keras.datasets.mnist``), or ``images``/``labels``,
+        or ``x``/``y``.
+    labels_path : str or path-like, optional
+        The IDX label file; by default ``path`` with ``images-idx3`` replaced by
+        ``labels-idx1`` (the MNIST naming). Not used for ``.npz``.
+    split : {"train", "test"}
+        Which pair of a keras-layout ``.npz`` to read.
+    scale : bool
+        Divide unsigned-byte pixels by 255, to ``[0, 1]``.
+    limit : int, optional
+        Keep only the first ``limit`` images.
+
+    Returns
+    -------
+    ImageData
+        Images flattened to ``(n, height * width)`` float32.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file does not exist.
+    ValueError
+        If a file is malformed, images are not ``(n, height, width)``, labels are not ``n``
+        integers, or an ``.npz`` holds none of the known key pairs.
+    """
+    path = _existing_file(path, "path")
+    split = check_choice(split, "split", ("train", "test"))
+    scale = check_bool(scale, "scale")
+    if limit is not None:
+        limit = check_int(limit, "limit", minimum=1)
+    if zipfile.is_zipfile(path):
+        images, labels = _read_npz(path, split)
+        label_source = str(path)
+    else:
+        if labels_path is None:
+            if "images-idx3" not in path.name:
+                raise ValueError(f"labels_path is needed: path {path.name!r} does not follow "
+                                 "the MNIST naming ('...-images-idx3-ubyte')")
+            labels_path = path.with_name(path.name.replace("images-idx3", "labels-idx1"))
+        labels_path = _existing_file(labels_path, "labels_path")
+        images, labels = read_idx(path), read_idx(labels_path)
+        label_source = str(labels_path)
+    if images.ndim != 3:
+        raise ValueError(f"path {str(path)!r}: images must have shape (n, height, width), got "
+                         f"{images.shape}")
+    if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{label_source!r}: labels must be {len(images)} integers (one per "
+                         f"image), got shape {labels.shape} and dtype {labels.dtype}")
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    flat = images.reshape(len(images), -1).astype(np.float32)
+    if scale and images.dtype == np.uint8:
+        flat /= 255.0
+    return ImageData(images=flat, labels=labels.astype(np.int64),
+                     image_shape=(int(images.shape[1]), int(images.shape[2])), source=str(path))
+
+
+def _existing_file(path, name: str) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path, got {type(path).__name__}")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}: no file at {str(path)!r}")
+    return path
+
+
+_NPZ_KEYS = {"train": [("x_train", "y_train"), ("images", "labels"), ("x", "y")],
+             "test": [("x_test", "y_test"), ("images", "labels"), ("x", "y")]}
+
+
+def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = set(archive.files)
+            for image_key, label_key in _NPZ_KEYS[split]:
+                if {image_key, label_key} <= keys:
+                    return archive[image_key], archive[label_key]
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"path {str(path)!r} is not a readable .npz archive: {err}") from None
+    pairs = " or ".join(f"{a}/{b}" for a, b in _NPZ_KEYS[split])
+    raise ValueError(f"path {str(path)!r}: the .npz holds {sorted(keys)}, expected {pairs}")

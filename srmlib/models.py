@@ -2,7 +2,9 @@
 
 Chapter 2 ("SRM in practice: choosing the resolution") captures the hidden layer of a small
 classifier trained on scikit-learn's bundled digits and tests whether it is aligned with its
-neurons.
+neurons. Chapter 3 ("Activation functions make the privileged basis") trains the same
+autoencoder with different activation functions and watches its bottleneck align with the basis
+each activation privileges.
 
 =========================  ===========================================================
 name                       what it is
@@ -12,16 +14,19 @@ name                       what it is
 :class:`Captured`          the captured ``(n_inputs, n_units)`` array and input indices
 :class:`MLPClassifier`     a one-hidden-layer classifier with a choice of activation
 :func:`train_classifier`   seeded minibatch training with Adam and cross-entropy
+:class:`MLPAutoencoder`    an MLP autoencoder with a choice of activation and bottleneck width
+:func:`train_autoencoder`  seeded training with Adam and squared error, with optional
+                           snapshots of a layer's activations over the epochs
+:func:`fit_autoencoder`    build and train one, through the on-disk weight cache
 =========================  ===========================================================
 
 Models here are plain ``torch.nn.Module`` subclasses with named submodules (``hidden``,
 ``activation``, ``readout``), so a layer can be named by a dotted path such as ``"activation"``.
-New model families (autoencoders, for instance) belong here next to these, each with its own
-constructor and training function.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,13 +36,19 @@ from tqdm.auto import tqdm
 
 from ._threads import torch_threads
 from ._validation import as_float_tensor, check_choice, check_int, check_real
+from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
+from .cache import cached_state
 
 __all__ = [
     "ACTIVATIONS",
+    "AutoencoderLog",
     "Captured",
+    "MLPAutoencoder",
     "MLPClassifier",
     "TrainingLog",
     "capture_activations",
+    "fit_autoencoder",
+    "train_autoencoder",
     "train_classifier",
 ]
 
@@ -210,6 +221,282 @@ class MLPClassifier(nn.Module):
         return self.readout(self.activation(self.hidden(x)))
 
 
+class MLPAutoencoder(nn.Module):
+    """An MLP autoencoder with the same activation after every hidden layer.
+
+    ``x -> hidden -> act -> bottleneck -> act -> decoder_hidden -> act -> readout``: the widths
+    are ``n_inputs -> n_hidden -> n_bottleneck -> n_hidden -> n_inputs``, and the readout is
+    linear.
+
+    The weights start Gaussian, ``N(0, 1/fan_in)``, and the biases at 0. Unlike torch's
+    default (uniform entries), that distribution is invariant under rotations of every layer,
+    so with a rotation-equivariant optimiser (:func:`train_autoencoder` with
+    ``optimizer="sgd"``) nothing but the activation function can privilege a basis.
+
+    Parameters
+    ----------
+    n_inputs, n_hidden, n_bottleneck : int
+        Layer widths (``n_hidden``, ``n_bottleneck >= 2``).
+    activation : str
+        A name of :data:`srmlib.activations.ACTIVATION_NAMES` (``"tanh"``, ``"relu"``,
+        ``"leaky_relu"``, ``"identity"``, ``"rotated_tanh"``, ``"isotropic_tanh"``,
+        ``"isotropic_relu"``, ...), used in all three activation layers.
+    seed : int
+        Seed of the initial weights (the global torch generator is left untouched).
+    rotation_seed : int, optional
+        Seed of the rotations of a rotated activation: a layer of width ``d`` uses
+        ``R = srmlib.random_rotation(d, rotation_seed)``. Default: ``seed``.
+    radius : float
+        Dead-ball radius of ``"isotropic_relu"``.
+
+    Attributes
+    ----------
+    hidden_activation, bottleneck_activation, decoder_activation : torch.nn.Module
+        The activation layers; capture ``"bottleneck_activation"`` for the code and
+        ``"hidden_activation"`` for the encoder's hidden layer.
+    """
+
+    def __init__(self, n_inputs: int, n_hidden: int, n_bottleneck: int, *,
+                 activation: str = "tanh", seed: int = 0, rotation_seed: int | None = None,
+                 radius: float = 0.5):
+        super().__init__()
+        n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
+        n_hidden = check_int(n_hidden, "n_hidden", minimum=2)
+        n_bottleneck = check_int(n_bottleneck, "n_bottleneck", minimum=2)
+        activation = check_choice(activation, "activation", ACTIVATION_NAMES)
+        seed = check_int(seed, "seed", minimum=0)
+        rotation_seed = seed if rotation_seed is None else check_int(
+            rotation_seed, "rotation_seed", minimum=0)
+
+        def act(width):
+            return make_activation(activation, width, seed=rotation_seed, radius=radius)
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.hidden = nn.Linear(n_inputs, n_hidden)
+            self.hidden_activation = act(n_hidden)
+            self.bottleneck = nn.Linear(n_hidden, n_bottleneck)
+            self.bottleneck_activation = act(n_bottleneck)
+            self.decoder_hidden = nn.Linear(n_bottleneck, n_hidden)
+            self.decoder_activation = act(n_hidden)
+            self.readout = nn.Linear(n_hidden, n_inputs)
+            for linear in (self.hidden, self.bottleneck, self.decoder_hidden, self.readout):
+                nn.init.normal_(linear.weight, std=linear.in_features ** -0.5)
+                nn.init.zeros_(linear.bias)
+        self.activation_name = activation
+        self.rotation_seed = rotation_seed
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code, ``(batch, n_bottleneck)``."""
+        return self.bottleneck_activation(self.bottleneck(self.hidden_activation(self.hidden(x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.decoder_activation(self.decoder_hidden(self.encode(x))))
+
+    def privileged_basis(self, layer: str = "bottleneck_activation") -> np.ndarray | None:
+        """The basis the activation of ``layer`` privileges (``None``: no basis); see
+        :func:`srmlib.activations.privileged_basis`."""
+        name, module = _resolve_layer(self, layer)
+        width = {"hidden_activation": self.hidden.out_features,
+                 "bottleneck_activation": self.bottleneck.out_features,
+                 "decoder_activation": self.decoder_hidden.out_features}
+        if name not in width:
+            raise ValueError(f"layer must be one of {tuple(width)}, got {name!r}")
+        return privileged_basis(module, width[name])
+
+
+@dataclass(frozen=True)
+class AutoencoderLog:
+    """What :func:`train_autoencoder` records.
+
+    Attributes
+    ----------
+    losses : ndarray, shape (epochs,)
+        Mean squared error per input coordinate, averaged over each epoch's minibatches.
+    train_loss : float
+        Mean squared error on all training inputs after training.
+    test_loss : float or None
+        The same on the held-out inputs, if given.
+    snapshot_epochs : ndarray of int, shape (S,)
+        Epochs after which ``snapshots`` were taken (0: before training).
+    snapshots : ndarray, shape (S, n_snapshot_inputs, n_units) or None
+        The activations of ``snapshot_layer`` at each of those epochs.
+    snapshot_layer : str or None
+    """
+
+    losses: np.ndarray
+    train_loss: float
+    test_loss: float | None
+    snapshot_epochs: np.ndarray
+    snapshots: np.ndarray | None
+    snapshot_layer: str | None
+
+
+def train_autoencoder(
+    model: nn.Module,
+    inputs,
+    *,
+    epochs: int = 100,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    optimizer: str = "adam",
+    momentum: float = 0.9,
+    seed: int = 0,
+    test=None,
+    snapshot_epochs=None,
+    snapshot_layer: str = "bottleneck_activation",
+    snapshot_inputs=None,
+    progress: bool | None = None,
+    num_threads: int | None = 1,
+) -> AutoencoderLog:
+    """Train an autoencoder in place, on squared error and seeded minibatches.
+
+    Deterministic for a seed, as :func:`train_classifier` is. With ``snapshot_epochs`` the
+    activations of ``snapshot_layer`` are captured (:func:`capture_activations`) before training
+    (epoch 0, if listed) and after each listed epoch, to watch the representation form.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(batch, n_features)`` to ``(batch, n_features)``.
+    inputs : array_like, shape (n, n_features)
+        Training inputs (also the targets).
+    epochs, batch_size : int
+    lr, weight_decay : float
+        Learning rate and L2 weight decay.
+    optimizer : {"adam", "sgd"}
+        Adam, or stochastic gradient descent with ``momentum``. SGD's update of a weight matrix
+        turns with the matrix (it is equivariant under rotations of a layer); Adam's, which
+        rescales every weight by its own running gradient size, is not, and can privilege the
+        standard basis by itself.
+    momentum : float
+        SGD's momentum, in ``[0, 1)``.
+    seed : int
+        Seed of the shuffling.
+    test : array_like, shape (m, n_features), optional
+        Held-out inputs on which to report the loss.
+    snapshot_epochs : sequence of int, optional
+        Epochs ``0 .. epochs`` after which to capture ``snapshot_layer``.
+    snapshot_layer : str
+        Dotted name of the layer to capture.
+    snapshot_inputs : array_like, optional
+        Inputs to capture on; default ``inputs``.
+    progress : bool, optional
+        Progress bar over epochs; by default for more than 200 epochs.
+    num_threads : int or None
+        Torch's intra-op threads while training; ``None`` keeps torch's setting.
+
+    Returns
+    -------
+    AutoencoderLog
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
+    if lr <= 0 or weight_decay < 0:
+        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
+                         f"{weight_decay}")
+    optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
+    momentum = check_real(momentum, "momentum")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    seed = check_int(seed, "seed", minimum=0)
+    if num_threads is not None:
+        num_threads = check_int(num_threads, "num_threads", minimum=1)
+    show = epochs > 200 if progress is None else bool(progress)
+    dtype = next(model.parameters()).dtype
+    x = _as_inputs(inputs, dtype)
+    when = _snapshot_epochs(snapshot_epochs, epochs)
+    if len(when):
+        _resolve_layer(model, snapshot_layer)
+    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype)
+    snapshots: list[np.ndarray] = []
+
+    def snapshot(epoch):
+        if epoch in when:
+            snapshots.append(_capture_quietly(model, snapshot_layer, on))
+
+    with torch_threads(num_threads):
+        snapshot(0)
+        losses = _train(model, x, x, nn.MSELoss(), epochs=epochs, batch_size=batch_size,
+                        lr=lr, weight_decay=weight_decay, seed=seed, progress=show,
+                        after_epoch=snapshot, momentum=momentum if optimizer == "sgd" else None)
+        train_loss = _reconstruction_error(model, x)
+        test_loss = None if test is None else _reconstruction_error(model,
+                                                                    _as_inputs(test, dtype))
+    return AutoencoderLog(
+        losses=np.array(losses), train_loss=train_loss, test_loss=test_loss,
+        snapshot_epochs=np.array(sorted(when), dtype=np.int64),
+        snapshots=np.stack(snapshots) if snapshots else None,
+        snapshot_layer=snapshot_layer if snapshots else None,
+    )
+
+
+def fit_autoencoder(
+    inputs,
+    activation: str,
+    *,
+    n_hidden: int = 32,
+    n_bottleneck: int = 6,
+    epochs: int = 100,
+    batch_size: int = 128,
+    lr: float = 1e-2,
+    seed: int = 0,
+    snapshot_epochs=None,
+    snapshot_layer: str = "hidden_activation",
+    cache: bool = False,
+    cache_dir=None,
+) -> tuple[MLPAutoencoder, AutoencoderLog, bool]:
+    """Build an :class:`MLPAutoencoder` and train it with :func:`train_autoencoder` (Adam),
+    loading the result from the weight cache (:func:`srmlib.cache.cached_state`) when it is
+    there.
+
+    The cache key holds every argument and a SHA-256 of ``inputs``, so a cached model is the
+    one this call would train: the same weights, bit for bit (chapter 3 checks it).
+
+    Returns
+    -------
+    model : MLPAutoencoder
+        Trained, in evaluation mode.
+    log : AutoencoderLog
+    hit : bool
+        Whether it came from the cache.
+    """
+    dtype = torch.get_default_dtype()
+    x = _as_inputs(inputs, dtype)
+    when = None if snapshot_epochs is None else [int(e) for e in snapshot_epochs]
+    params = dict(model="MLPAutoencoder", n_inputs=int(x[0].numel()), n_hidden=n_hidden,
+                  n_bottleneck=n_bottleneck, activation=activation, epochs=epochs,
+                  batch_size=batch_size, lr=lr, seed=seed, snapshot_epochs=when,
+                  snapshot_layer=snapshot_layer, dtype=str(dtype),
+                  data=hashlib.sha256(x.numpy().tobytes()).hexdigest())
+    model = MLPAutoencoder(params["n_inputs"], n_hidden, n_bottleneck, activation=activation,
+                           seed=seed)
+
+    def train():
+        log = train_autoencoder(model, x, epochs=epochs, batch_size=batch_size, lr=lr,
+                                seed=seed, snapshot_epochs=when, snapshot_layer=snapshot_layer)
+        return {"model": model.state_dict(), "losses": torch.from_numpy(log.losses),
+                "train_loss": log.train_loss,
+                "snapshot_epochs": torch.from_numpy(log.snapshot_epochs),
+                "snapshots": None if log.snapshots is None else torch.from_numpy(log.snapshots)}
+
+    entry = cached_state(params, train, cache_dir=cache_dir, enabled=cache, name="autoencoder")
+    state = entry.state
+    model.load_state_dict(state["model"])
+    model.eval()
+    snapshots = state["snapshots"]
+    log = AutoencoderLog(
+        losses=state["losses"].numpy(), train_loss=float(state["train_loss"]), test_loss=None,
+        snapshot_epochs=state["snapshot_epochs"].numpy(),
+        snapshots=None if snapshots is None else snapshots.numpy(),
+        snapshot_layer=snapshot_layer if snapshots is not None else None)
+    return model, log, entry.hit
+
+
 @dataclass(frozen=True)
 class TrainingLog:
     """Loss per epoch and final accuracies of :func:`train_classifier`."""
@@ -283,7 +570,9 @@ def train_classifier(
     x = _as_inputs(inputs, dtype)
     y = _as_labels(labels, len(x), "labels")
     with torch_threads(num_threads):
-        losses = _train(model, x, y, epochs, batch_size, lr, weight_decay, seed, progress)
+        losses = _train(model, x, y, nn.CrossEntropyLoss(), epochs=epochs,
+                        batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
+                        progress=progress)
     test_accuracy = None
     if test is not None:
         test_x, test_y = test
@@ -296,13 +585,20 @@ def train_classifier(
 # --------------------------------------------------------------------------- internals
 
 
-def _train(model, x, y, epochs, batch_size, lr, weight_decay, seed, progress) -> list[float]:
+def _train(model, x, y, loss_fn, *, epochs, batch_size, lr, weight_decay, seed, progress,
+           after_epoch=None, momentum=None) -> list[float]:
+    """Adam (or SGD with ``momentum`` when given) on seeded minibatches; ``after_epoch(epoch)``
+    is called after each epoch (1, 2, ...)."""
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
+    if momentum is None:
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                                    weight_decay=weight_decay)
     losses = []
     model.train()
-    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress):
+    for epoch in tqdm(range(1, epochs + 1), desc="training", unit="epoch",
+                      disable=not progress):
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for start in range(0, len(x), batch_size):
@@ -313,6 +609,9 @@ def _train(model, x, y, epochs, batch_size, lr, weight_decay, seed, progress) ->
             optimiser.step()
             total += float(loss.detach()) * len(batch)
         losses.append(total / len(x))
+        if after_epoch is not None:
+            after_epoch(epoch)
+            model.train()
     model.eval()
     return losses
 
@@ -361,3 +660,28 @@ def _as_labels(labels, n: int, name: str) -> torch.Tensor:
 def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.no_grad():
         return float((model(x).argmax(dim=1) == y).float().mean())
+
+
+def _snapshot_epochs(snapshot_epochs, epochs: int) -> set[int]:
+    if snapshot_epochs is None:
+        return set()
+    when = np.asarray(snapshot_epochs)
+    if when.ndim != 1 or not np.issubdtype(when.dtype, np.integer):
+        raise TypeError("snapshot_epochs must be a sequence of integers")
+    if np.any((when < 0) | (when > epochs)):
+        raise ValueError(f"snapshot_epochs must lie in 0 .. epochs={epochs}, got "
+                         f"{when.tolist()}")
+    return {int(e) for e in when}
+
+
+def _capture_quietly(model: nn.Module, layer: str, x: torch.Tensor) -> np.ndarray:
+    return capture_activations(model, layer, x, batch_size=len(x), progress=False).activations
+
+
+def _reconstruction_error(model: nn.Module, x: torch.Tensor) -> float:
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        error = float(nn.functional.mse_loss(model(x), x))
+    model.train(was_training)
+    return error

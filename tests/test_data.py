@@ -154,3 +154,119 @@ def test_bad_arguments_raise_naming_the_argument(generator, args, kwargs, error,
 def test_sparse_features_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         data.sparse_features(10, seed=0, **kwargs)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def test_load_digits_is_scaled_and_labelled():
+    digits = data.load_digits()
+    assert digits.images.shape == (1797, 64) and digits.images.dtype == np.float32
+    assert digits.images.min() == 0.0 and digits.images.max() == 1.0
+    assert digits.image_shape == (8, 8) and len(digits) == 1797
+    np.testing.assert_array_equal(np.unique(digits.labels), np.arange(10))
+    raw = data.load_digits(scale=False)
+    np.testing.assert_allclose(raw.images / 16.0, digits.images)
+    with pytest.raises(TypeError, match="scale"):
+        data.load_digits(scale=1)
+
+
+def idx_bytes(array: np.ndarray, code: int) -> bytes:
+    """An IDX file written byte by byte from the format's definition."""
+    header = bytes([0, 0, code, array.ndim])
+    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+@pytest.fixture()
+def tiny_mnist():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (5, 3, 4), dtype=np.uint8), rng.integers(0, 10, 5, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_load_mnist_from_idx_files(tmp_path, tiny_mnist, compress):
+    import gzip
+
+    images, labels = tiny_mnist
+    suffix = ".gz" if compress else ""
+    pack = gzip.compress if compress else (lambda b: b)
+    (tmp_path / f"train-images-idx3-ubyte{suffix}").write_bytes(pack(idx_bytes(images, 0x08)))
+    (tmp_path / f"train-labels-idx1-ubyte{suffix}").write_bytes(pack(idx_bytes(labels, 0x08)))
+    loaded = data.load_mnist(tmp_path / f"train-images-idx3-ubyte{suffix}")
+    assert loaded.image_shape == (3, 4) and loaded.images.shape == (5, 12)
+    np.testing.assert_allclose(loaded.images, images.reshape(5, -1) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(loaded.labels, labels)
+    limited = data.load_mnist(tmp_path / f"train-images-idx3-ubyte{suffix}", limit=2,
+                              scale=False)
+    np.testing.assert_array_equal(limited.images, images[:2].reshape(2, -1))
+
+
+@pytest.mark.parametrize("dtype, code", [(">i2", 0x0B), (">i4", 0x0C), (">f4", 0x0D),
+                                         (">f8", 0x0E), ("i1", 0x09)])
+def test_read_idx_every_type(tmp_path, dtype, code):
+    array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+    (tmp_path / "a.idx").write_bytes(idx_bytes(array, code))
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "a.idx"), array)
+
+
+@pytest.mark.parametrize("layout", [("x_train", "y_train"), ("images", "labels"), ("x", "y")])
+def test_load_mnist_from_npz(tmp_path, tiny_mnist, layout):
+    images, labels = tiny_mnist
+    np.savez(tmp_path / "m.npz", **{layout[0]: images, layout[1]: labels})
+    loaded = data.load_mnist(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.labels, labels)
+    np.testing.assert_allclose(loaded.images, images.reshape(5, -1) / 255.0, rtol=1e-6)
+
+
+def test_load_mnist_npz_test_split(tmp_path, tiny_mnist):
+    images, labels = tiny_mnist
+    np.savez(tmp_path / "m.npz", x_train=images, y_train=labels, x_test=images[:2],
+             y_test=labels[:2])
+    assert len(data.load_mnist(tmp_path / "m.npz", split="test")) == 2
+
+
+def test_missing_files_raise_file_not_found(tmp_path, tiny_mnist):
+    with pytest.raises(FileNotFoundError, match="path"):
+        data.load_mnist(tmp_path / "nope-images-idx3-ubyte")
+    images, _ = tiny_mnist
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(images, 0x08))
+    with pytest.raises(FileNotFoundError, match="labels_path"):
+        data.load_mnist(tmp_path / "train-images-idx3-ubyte")
+    with pytest.raises(TypeError, match="path"):
+        data.load_mnist(3)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x01\x00\x08\x01" + (3).to_bytes(4, "big") + b"abc", "two zero bytes"),
+    (b"\x00\x00\x07\x01" + (3).to_bytes(4, "big") + b"abc", "type code"),
+    (b"\x00\x00\x08\x03" + (3).to_bytes(4, "big"), "incomplete"),
+    (b"\x00\x00\x08\x01" + (5).to_bytes(4, "big") + b"abc", "needs 13 bytes"),
+    (b"\x1f\x8b\x08\x00garbage", "does not decompress"),
+    (b"", "not an IDX file"),
+])
+def test_corrupt_idx_files_raise_clear_errors(tmp_path, content, message):
+    (tmp_path / "bad").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        data.read_idx(tmp_path / "bad")
+
+
+def test_malformed_mnist_data_raise(tmp_path, tiny_mnist):
+    images, labels = tiny_mnist
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(idx_bytes(images, 0x08))
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels[:3], 0x08))
+    with pytest.raises(ValueError, match="labels must be 5 integers"):
+        data.load_mnist(tmp_path / "train-images-idx3-ubyte")
+    (tmp_path / "flat.idx").write_bytes(idx_bytes(images.reshape(5, 12), 0x08))
+    with pytest.raises(ValueError, match="height, width"):
+        data.load_mnist(tmp_path / "flat.idx", tmp_path / "train-labels-idx1-ubyte")
+    with pytest.raises(ValueError, match="labels_path is needed"):
+        data.load_mnist(tmp_path / "flat.idx")
+    np.savez(tmp_path / "other.npz", a=images)
+    with pytest.raises(ValueError, match="expected x_train/y_train"):
+        data.load_mnist(tmp_path / "other.npz")
+    np.savez(tmp_path / "ok.npz", x=images, y=labels)
+    broken = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "broken.npz").write_bytes(broken[:40] + b"\x00" * 50 + broken[90:])
+    with pytest.raises(ValueError, match="broken.npz"):
+        data.load_mnist(tmp_path / "broken.npz")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+import srmlib
 from srmlib import models
 
 
@@ -167,3 +168,105 @@ def test_training_rejects_bad_labels():
         models.train_classifier(models.MLPClassifier(5, 4, 3), x, y[:10])
     with pytest.raises(ValueError, match="labels"):
         models.train_classifier(models.MLPClassifier(5, 4, 3), x, y.astype(float))
+
+
+# --------------------------------------------------------------------------- autoencoder
+
+
+def _images(n=120, seed=0):
+    return np.random.default_rng(seed).random((n, 10)).astype(np.float32)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "rotated_tanh", "isotropic_relu", "identity"])
+def test_autoencoder_layers_and_capture(activation):
+    model = models.MLPAutoencoder(10, 8, 3, activation=activation, seed=0)
+    x = _images()
+    with torch.no_grad():
+        code = model.encode(torch.as_tensor(x))
+        assert model(torch.as_tensor(x)).shape == (120, 10)
+    captured = models.capture_activations(model, "bottleneck_activation", x, batch_size=7)
+    np.testing.assert_allclose(captured.activations, code.numpy(), rtol=1e-5, atol=1e-6)
+    hidden = models.capture_activations(model, "hidden_activation", x)
+    assert hidden.activations.shape == (120, 8)
+    basis = model.privileged_basis("hidden_activation")
+    if activation == "rotated_tanh":
+        np.testing.assert_allclose(basis, srmlib.random_rotation(8, 0), atol=1e-6)
+    elif activation == "tanh":
+        np.testing.assert_array_equal(basis, np.eye(8))
+    else:
+        assert basis is None
+
+
+def test_autoencoder_initialisation_is_seeded_and_gaussian():
+    a, b = models.MLPAutoencoder(64, 32, 6, seed=1), models.MLPAutoencoder(64, 32, 6, seed=1)
+    assert torch.equal(a.hidden.weight, b.hidden.weight)
+    assert not torch.equal(a.hidden.weight, models.MLPAutoencoder(64, 32, 6, seed=2).hidden.weight)
+    w = a.hidden.weight.detach().numpy().ravel()
+    assert abs(w.std() * 8 - 1) < 0.05 and np.all(a.hidden.bias.detach().numpy() == 0)
+    assert abs(np.mean(w**4) / np.mean(w**2) ** 2 - 3) < 0.3  # Gaussian kurtosis, not uniform 1.8
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_autoencoder_training_is_reproducible_learns_and_snapshots(optimizer):
+    x = _images()
+    runs = []
+    for seed in (0, 0, 1):
+        model = models.MLPAutoencoder(10, 8, 3, activation="tanh", seed=0)
+        log = models.train_autoencoder(model, x, epochs=6, batch_size=32, seed=seed, lr=1e-2,
+                                       optimizer=optimizer, snapshot_epochs=[0, 3, 6],
+                                       snapshot_layer="bottleneck_activation", test=x[:20])
+        runs.append((model, log))
+    np.testing.assert_array_equal(runs[0][1].losses, runs[1][1].losses)
+    np.testing.assert_array_equal(runs[0][1].snapshots, runs[1][1].snapshots)
+    assert not np.array_equal(runs[0][1].losses, runs[2][1].losses)
+    log = runs[0][1]
+    assert log.losses[-1] < log.losses[0] and log.test_loss is not None
+    assert log.snapshots.shape == (3, 120, 3) and log.snapshot_epochs.tolist() == [0, 3, 6]
+    final = models.capture_activations(runs[0][0], "bottleneck_activation", x).activations
+    np.testing.assert_allclose(log.snapshots[-1], final, rtol=1e-6, atol=1e-7)
+    untrained = models.MLPAutoencoder(10, 8, 3, activation="tanh", seed=0)
+    np.testing.assert_allclose(log.snapshots[0], models.capture_activations(
+        untrained, "bottleneck_activation", x).activations, rtol=1e-6, atol=1e-7)
+    with torch.no_grad():
+        mse = float(((runs[0][0](torch.as_tensor(x)) - torch.as_tensor(x)) ** 2).mean())
+    assert log.train_loss == pytest.approx(mse, rel=1e-5)
+
+
+def test_fit_autoencoder_cache_gives_the_same_model(tmp_path):
+    x = _images()
+    kwargs = dict(n_hidden=8, n_bottleneck=3, epochs=3, batch_size=32, seed=0,
+                  snapshot_epochs=[0, 3])
+    first, log1, hit1 = models.fit_autoencoder(x, "tanh", cache=True, cache_dir=tmp_path, **kwargs)
+    second, log2, hit2 = models.fit_autoencoder(x, "tanh", cache=True, cache_dir=tmp_path, **kwargs)
+    fresh, log3, hit3 = models.fit_autoencoder(x, "tanh", cache=False, **kwargs)
+    assert (hit1, hit2, hit3) == (False, True, False)
+    for a, b, c in zip(first.state_dict().values(), second.state_dict().values(),
+                       fresh.state_dict().values()):
+        assert torch.equal(a, b) and torch.equal(a, c)
+    np.testing.assert_array_equal(log2.snapshots, log3.snapshots)
+    np.testing.assert_array_equal(log2.losses, log3.losses)
+    _, _, other = models.fit_autoencoder(x + 0.01, "tanh", cache=True, cache_dir=tmp_path,
+                                         **kwargs)
+    assert not other  # other data, other key
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(epochs=0), ValueError), (dict(optimizer="rmsprop"), ValueError),
+    (dict(momentum=1.0), ValueError), (dict(snapshot_epochs=[5]), ValueError),
+    (dict(snapshot_epochs=[1.5]), TypeError), (dict(snapshot_epochs=[1], snapshot_layer="x"),
+                                               ValueError),
+])
+def test_autoencoder_training_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        models.train_autoencoder(models.MLPAutoencoder(10, 4, 2), _images(20), epochs=kwargs.pop(
+            "epochs", 2), **kwargs)
+
+
+def test_autoencoder_rejects_bad_sizes_and_activations():
+    with pytest.raises(ValueError, match="n_bottleneck"):
+        models.MLPAutoencoder(10, 4, 1)
+    with pytest.raises(ValueError, match="activation"):
+        models.MLPAutoencoder(10, 4, 2, activation="gelu")
+    with pytest.raises(ValueError, match="layer"):
+        models.MLPAutoencoder(10, 4, 2).privileged_basis("readout")

@@ -1,0 +1,193 @@
+"""Figures for chapter 3: activation functions make the privileged basis."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from IPython.display import HTML
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..srm import SRMResult
+from ._style import (
+    BASELINE_COLOR,
+    PALETTE,
+    _ANGLE_LABEL,
+    _light_style,
+    _new_axes,
+    _styled,
+    set_angle_ticks,
+)
+
+__all__ = ["alignment_animation", "plot_basis_preference", "plot_alignment_over_training",
+           "plot_digit_grid"]
+
+
+@_styled
+def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float | None = None,
+                          title: str | None = None) -> Axes:
+    """Rotation-test z-scores per activation function and basis, as grouped bars.
+
+    Parameters
+    ----------
+    z_scores : dict of str -> dict of str -> float
+        ``{activation: {basis name: z}}``; every activation must have the same bases.
+    threshold : float, optional
+        Draw the band ``|z| < threshold`` ("within the noise of random bases").
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if not isinstance(z_scores, dict) or not z_scores:
+        raise TypeError("z_scores must be a non-empty dict {activation: {basis: z}}")
+    names = list(z_scores)
+    bases = list(z_scores[names[0]])
+    if any(list(z_scores[n]) != bases for n in names):
+        raise ValueError("z_scores: every activation must have the same bases, in order")
+    ax = _new_axes(ax, figsize=(8.0, 3.8))
+    width = 0.8 / len(bases)
+    positions = np.arange(len(names))
+    for b, basis in enumerate(bases):
+        values = [float(z_scores[n][basis]) for n in names]
+        ax.bar(positions + (b - (len(bases) - 1) / 2) * width, values, width, label=basis,
+               color=PALETTE[b % len(PALETTE)])
+    if threshold is not None:
+        ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
+                   label=f"|z| < {threshold:g}")
+    ax.axhline(0.0, color=BASELINE_COLOR, linewidth=1)
+    ax.set_xticks(positions, [n.replace("_", " ") for n in names], rotation=20, ha="right")
+    ax.set_xlabel("activation function")
+    ax.set_ylabel("z-score vs random bases (null std)")
+    ax.set_title(title if title is not None else "Which basis does each representation prefer?")
+    ax.legend(fontsize="small")
+    return ax
+
+
+@_styled
+def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
+                                 ylabel: str = "statistic", title: str | None = None) -> Axes:
+    """A statistic of the representation against the training epoch, one line per model.
+
+    Parameters
+    ----------
+    epochs : array_like of int, shape (S,)
+    curves : dict of str -> array_like, shape (S,)
+    ylabel : str
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    epochs = np.asarray(epochs)
+    if epochs.ndim != 1 or not len(epochs):
+        raise ValueError("epochs must be a non-empty 1-D array")
+    if not isinstance(curves, dict) or not curves:
+        raise TypeError("curves must be a non-empty dict {label: values}")
+    ax = _new_axes(ax)
+    for k, (label, values) in enumerate(curves.items()):
+        values = np.asarray(values, dtype=float)
+        if values.shape != epochs.shape:
+            raise ValueError(f"curves[{label!r}] has shape {values.shape}, epochs {epochs.shape}")
+        ax.plot(epochs, values, marker="o", markersize=3, label=label,
+                color=PALETTE[k % len(PALETTE)])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title if title is not None else "Alignment during training")
+    ax.legend(fontsize="small")
+    return ax
+
+
+@_styled
+def plot_digit_grid(images, image_shape, ax: Axes | None = None, *, n_columns: int = 8,
+                    title: str | None = None) -> Axes:
+    """Images side by side in a grid (grey scale, dark strokes on white).
+
+    Parameters
+    ----------
+    images : array_like, shape (n, height * width)
+    image_shape : (int, int)
+    n_columns : int
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    height, width = (int(s) for s in image_shape)
+    images = np.asarray(images, dtype=float)
+    if images.ndim != 2 or images.shape[1] != height * width:
+        raise ValueError(f"images must have shape (n, {height * width}), got {images.shape}")
+    n = len(images)
+    n_columns = max(1, min(int(n_columns), max(n, 1)))
+    n_rows = max(1, math.ceil(n / n_columns))
+    canvas = np.zeros((n_rows * (height + 1) + 1, n_columns * (width + 1) + 1))
+    for k, image in enumerate(images):
+        r, c = divmod(k, n_columns)
+        canvas[1 + r * (height + 1):(r + 1) * (height + 1),
+               1 + c * (width + 1):(c + 1) * (width + 1)] = image.reshape(height, width)
+    ax = _new_axes(ax, figsize=(0.45 * n_columns + 1, 0.45 * n_rows + 0.8))
+    ax.imshow(canvas, cmap="gray_r", vmin=0.0, vmax=max(float(canvas.max()), 1e-12))
+    ax.grid(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel(f"{n} inputs, {n_columns} per row")
+    ax.set_ylabel("rows of inputs")
+    ax.set_title(title if title is not None else f"{n} inputs")
+    return ax
+
+
+def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
+                        dpi: int = 72) -> HTML:
+    """Mean-over-planes resonance ratio at each training snapshot, as a kernel-free player.
+
+    Parameters
+    ----------
+    results : sequence of dict of str -> SRMResult
+        One dict per frame (snapshot), ``{curve label: unsigned SRM result}``.
+    epochs : array_like of int, shape (n_frames,)
+        Epoch of each frame, for the title.
+    fps : float
+        Frames per second.
+    dpi : int
+        Resolution of the frames.
+
+    Returns
+    -------
+    IPython.display.HTML
+        matplotlib's JavaScript player with a slider, made to work offline.
+    """
+    from ..widgets import _animate
+
+    epochs = np.asarray(epochs)
+    if len(results) != len(epochs) or not len(results):
+        raise ValueError(f"results has {len(results)} frames, epochs {len(epochs)}")
+    for frame in results:
+        if not isinstance(frame, dict) or not all(isinstance(r, SRMResult) for r in frame.values()):
+            raise TypeError("each frame of results must be a dict {label: SRMResult}")
+    curves = [{k: r.resonance_ratio().mean(axis=0) for k, r in frame.items()} for frame in results]
+    top = 1.1 * max(float(c.max()) for frame in curves for c in frame.values())
+    with _light_style():
+        fig = Figure(figsize=(7.0, 3.6), dpi=dpi, layout="constrained")
+        fig.set_facecolor("white")
+        ax = fig.add_subplot()
+
+    def draw(k):
+        with _light_style():
+            ax.clear()
+            for c, (label, values) in enumerate(curves[k].items()):
+                angles = results[k][label].angles
+                ax.plot(np.append(angles, 2 * np.pi), np.append(values, values[0]), label=label,
+                        color=PALETTE[c % len(PALETTE)])
+            ax.axhline(1.0, color=BASELINE_COLOR, linestyle="--", label="isotropic baseline")
+            set_angle_ticks(ax)
+            ax.set_ylim(0.0, top)
+            ax.set_xlabel(_ANGLE_LABEL)
+            ax.set_ylabel("resonance ratio (mean over planes)")
+            ax.set_title(f"SRM after epoch {int(epochs[k])}")
+            ax.legend(fontsize="small", loc="upper right")
+
+    return _animate(fig, len(results), draw, fps)
