@@ -15,9 +15,10 @@ With more atoms than dimensions the atoms form an overcomplete basis, which
 :func:`srmlib.spotlight_resonance` accepts directly.
 
 Chapter 5 ("Disentangling superposition with sparse autoencoders") explains and uses everything
-here: :class:`SparseAutoencoder`, :func:`train_sae` (seeded, batched, on one torch thread by
-default), :func:`evaluate_sae` (L0, fraction of variance unexplained, dead latents) and
-:func:`match_features` (Hungarian matching of atoms to known features).
+here: :class:`SparseAutoencoder`, :func:`train_sae` (seeded, batched, with a hand-written
+backward pass that the tests check against autograd), :func:`evaluate_sae` (L0, fraction of
+variance unexplained, dead latents) and :func:`match_features` (Hungarian matching of atoms to
+known features).
 
 References
 ----------
@@ -249,7 +250,8 @@ def train_sae(
         Show a progress bar; by default for 5,000 steps or more.
     num_threads : int or None
         Torch's intra-op threads while training (restored afterwards); 1 is fastest for small
-        SAEs. ``None`` keeps torch's setting.
+        SAEs. ``None`` keeps torch's setting. (The loop runs in numpy on views of the
+        parameters, with the gradients written out by hand; torch draws the minibatches.)
 
     Returns
     -------
@@ -434,51 +436,49 @@ def evaluate_sae(sae: SparseAutoencoder, activations, true_features=None, *,
 # --------------------------------------------------------------------------- internals
 
 
+_PARAMETERS = ("W_dec", "W_enc", "b_enc", "b_dec")  # the order of sae.parameters()
+
+
 def _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k, dead_steps,
            resample_every, log_every, centre, seed, show) -> SAETrainingLog:
-    dtype = sae.W_dec.dtype
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         if centre:
             sae.b_dec.copy_(x.mean(dim=0))
         if sae.decoder_norm == "unit":
             sae.normalise_decoder()
-    optimiser = torch.optim.Adam(sae.parameters(), lr=lr, foreach=True)
-    since_fired = torch.zeros(sae.n_latents, dtype=torch.long)
+    # The loop runs in numpy on views of the parameters (numpy's per-operation overhead is a
+    # fraction of torch's, and these arrays are tiny); updates in place reach the torch module.
+    params = [getattr(sae, name).detach().numpy() for name in _PARAMETERS]
+    W_dec = params[0]
+    data = x.detach().numpy()
+    optimiser = _Adam(params, lr=lr)
+    since_fired = np.zeros(sae.n_latents, dtype=np.int64)
     logged: dict[str, list] = {"steps": [], "mse": [], "sparsity": [], "l0": [], "n_dead": []}
     n_resampled = 0
     sae.train()
     for step in tqdm(range(1, steps + 1), desc="training SAE", unit="step", disable=not show):
-        batch = x[torch.randint(len(x), (batch_size,), generator=generator)]
-        pre = sae.pre_activations(batch)
-        z = sae._activate(pre)
-        x_hat = sae.decode(z)
-        residual = batch - x_hat
-        mse = (residual ** 2).sum(dim=1).mean()
-        fired = (z != 0).any(dim=0)
-        since_fired = torch.where(fired, 0, since_fired + 1)
+        batch = data[torch.randint(len(data), (batch_size,), generator=generator).numpy()]
+        forward = _forward(sae, params, batch)
+        z = forward[2]
+        since_fired += 1
+        since_fired[z.any(axis=0)] = 0
         dead = since_fired >= dead_steps
-        if sae.kind == "relu":
-            weights = sae.W_dec.norm(dim=1) if sae.decoder_norm == "penalty" else 1.0
-            sparsity = (z * weights).sum(dim=1).mean()
-            loss = mse + l1_coefficient * sparsity
-        else:
-            sparsity = _aux_loss(sae, pre, residual, dead, aux_k)
-            loss = mse + aux_coefficient * sparsity
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        mse, sparsity, grads = _backward(sae, params, forward, dead, l1_coefficient,
+                                         aux_coefficient, aux_k)
+        optimiser.step(grads)
         if sae.decoder_norm == "unit":
-            sae.normalise_decoder()
+            np.divide(W_dec, np.maximum(np.linalg.norm(W_dec, axis=1, keepdims=True), 1e-12),
+                      out=W_dec)
         if (resample_every is not None and step % resample_every == 0
-                and step <= steps - dead_steps and bool(dead.any())):
-            n_resampled += _resample(sae, x, dead, optimiser, generator)
+                and step <= steps - dead_steps and dead.any()):
+            n_resampled += _resample(sae, x, torch.from_numpy(dead), optimiser, generator)
             since_fired[dead] = 0
         if step % log_every == 0 or step == steps:
             logged["steps"].append(step)
-            logged["mse"].append(float(mse.detach()))
-            logged["sparsity"].append(float(sparsity.detach()))
-            logged["l0"].append(float((z != 0).sum(dim=1, dtype=dtype).mean()))
+            logged["mse"].append(float(mse))
+            logged["sparsity"].append(float(sparsity))
+            logged["l0"].append(np.count_nonzero(z) / len(z))
             logged["n_dead"].append(int(dead.sum()))
     sae.eval()
     return SAETrainingLog(steps=np.array(logged["steps"]), mse=np.array(logged["mse"]),
@@ -486,17 +486,110 @@ def _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k
                           n_dead=np.array(logged["n_dead"]), n_resampled=n_resampled)
 
 
-def _aux_loss(sae, pre, residual, dead, aux_k) -> torch.Tensor:
-    """Gao et al.'s auxiliary loss: dead latents reconstruct the residual (0 if none is dead)."""
+def _forward(sae, params, x):
+    """``(x - b_dec, pre-activations, latents z, residual x - x_hat)`` of the numpy batch ``x``,
+    with ``params`` the numpy arrays of ``_PARAMETERS``: :meth:`SparseAutoencoder.forward`."""
+    W_dec, W_enc, b_enc, b_dec = params
+    centred = x - b_dec
+    pre = centred @ W_enc
+    pre += b_enc
+    if sae.kind == "relu":
+        z = np.maximum(pre, 0)
+    else:
+        z = np.zeros_like(pre)
+        index = _top(pre, sae.k)
+        np.put_along_axis(z, index, np.maximum(np.take_along_axis(pre, index, axis=1), 0), axis=1)
+    residual = z @ W_dec
+    residual += b_dec
+    np.subtract(x, residual, out=residual)
+    return centred, pre, z, residual
+
+
+def _top(values, k):
+    """Column indices of the ``k`` largest entries of each row, shape ``(n_rows, k)``."""
+    if k == 1:
+        return values.argmax(axis=1)[:, None]
+    return np.argpartition(values, -k, axis=1)[:, -k:]
+
+
+def _backward(sae, params, forward, dead, l1_coefficient, aux_coefficient, aux_k):
+    """Gradient of :func:`train_sae`'s loss on one batch, by hand, in numpy.
+
+    ``forward`` is :func:`_forward`'s output and ``dead`` (bool, ``(n_latents,)``) the latents
+    counted dead. Returns the mean squared error, the sparsity term (L1 penalty or auxiliary
+    loss, before its coefficient) and the gradients of the ``_PARAMETERS``, in that order. The
+    tests check it against autograd.
+    """
+    W_dec, W_enc, _, _ = params
+    centred, pre, z, residual = forward
+    n = len(z)
+    mse = np.vdot(residual, residual) / n
+    d_out = residual * (-2.0 / n)  # d loss / d x_hat
+    grad_dec = z.T @ d_out
+    d_pre = d_out @ W_dec.T  # d loss / d z, then d loss / d pre-activations
+    if sae.kind == "relu":
+        if sae.decoder_norm == "penalty":
+            norms = np.linalg.norm(W_dec, axis=1)
+            totals = z.sum(axis=0)
+            sparsity = totals @ norms / n
+            d_pre += (l1_coefficient / n) * norms
+            grad_dec += ((l1_coefficient / n) * totals / np.maximum(norms, 1e-12))[:, None] * W_dec
+        else:
+            sparsity = z.sum() / n
+            d_pre += l1_coefficient / n
+        d_pre *= z > 0
+    else:
+        d_pre *= z > 0
+        sparsity = _aux_loss_and_gradients(pre, residual, dead, aux_k, W_dec, aux_coefficient,
+                                           grad_dec, d_pre)
+    grad_b_enc = d_pre.sum(axis=0)
+    return mse, sparsity, [grad_dec, centred.T @ d_pre, grad_b_enc,
+                           d_out.sum(axis=0) - W_enc @ grad_b_enc]
+
+
+def _aux_loss_and_gradients(pre, residual, dead, aux_k, W_dec, coefficient, grad_dec,
+                            d_pre) -> float:
+    """Gao et al.'s auxiliary loss: the dead latents' ``aux_k`` largest pre-activations (ReLU)
+    reconstruct the residual ``x - x_hat`` (held fixed), relative to ``|residual|^2``; 0 if no
+    latent is dead. Adds ``coefficient`` times its gradient to ``grad_dec`` and ``d_pre``."""
     n_dead = int(dead.sum())
     if n_dead == 0 or aux_k == 0:
-        return pre.new_zeros(())
-    masked = pre.masked_fill(~dead, float("-inf"))
-    values, index = masked.topk(min(aux_k, n_dead), dim=-1)
-    z_aux = torch.zeros_like(pre).scatter(-1, index, torch.relu(values))
-    residual = residual.detach()
-    error = ((residual - z_aux @ sae.W_dec) ** 2).sum(dim=1).mean()
-    return error / (residual ** 2).sum(dim=1).mean().clamp_min(1e-12)
+        return 0.0
+    n = len(pre)
+    index = _top(np.where(dead, pre, -np.inf), min(aux_k, n_dead))
+    z_aux = np.zeros_like(pre)
+    np.put_along_axis(z_aux, index, np.maximum(np.take_along_axis(pre, index, axis=1), 0),
+                      axis=1)
+    scale = max(np.vdot(residual, residual) / n, 1e-12)
+    error = residual - z_aux @ W_dec
+    d_aux_out = error * (-2.0 * coefficient / (n * scale))
+    grad_dec += z_aux.T @ d_aux_out
+    d_pre += (d_aux_out @ W_dec.T) * (z_aux > 0)
+    return np.vdot(error, error) / n / scale
+
+
+class _Adam:
+    """Adam on numpy arrays, updated in place, as ``torch.optim.Adam`` computes it (the tests
+    check it against torch). ``state[i]`` holds ``"exp_avg"`` and ``"exp_avg_sq"`` of array
+    ``i``."""
+
+    def __init__(self, params, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
+        self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
+        self.steps = 0
+        self.state = [{"exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
+                      for p in self.params]
+
+    def step(self, grads) -> None:
+        beta1, beta2 = self.betas
+        self.steps += 1
+        step_size = self.lr / (1 - beta1 ** self.steps)
+        root_correction = (1 - beta2 ** self.steps) ** 0.5
+        for p, g, state in zip(self.params, grads, self.state):
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m += (1 - beta1) * (g - m)
+            v *= beta2
+            v += (1 - beta2) * g * g
+            p -= step_size * m / (np.sqrt(v) / root_correction + self.eps)
 
 
 @torch.no_grad()
@@ -515,12 +608,10 @@ def _resample(sae, x, dead, optimiser, generator) -> int:
     sae.W_dec[index] = directions
     sae.W_enc[:, index] = scale * directions.T
     sae.b_enc[index] = 0.0
-    for parameter, rows in ((sae.W_dec, (index,)), (sae.W_enc, (slice(None), index)),
-                            (sae.b_enc, (index,))):
-        state = optimiser.state.get(parameter, {})
-        for name in ("exp_avg", "exp_avg_sq"):
-            if name in state:
-                state[name][rows] = 0.0
+    index = index.numpy()
+    for state, rows in zip(optimiser.state, ((index,), (slice(None), index), (index,))):
+        for moment in state.values():  # the W_dec, W_enc and b_enc entries of _PARAMETERS
+            moment[rows] = 0.0
     return len(index)
 
 

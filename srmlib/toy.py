@@ -33,6 +33,7 @@ https://transformer-circuits.pub/2022/toy_model/index.html
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ __all__ = [
 
 HIDDEN_ACTIVATIONS = ("linear", "relu")
 CORRELATIONS = (None, "correlated", "anticorrelated")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,7 @@ def train_toy_model(
     progress: bool | None = None,
     log_every: int | None = None,
     num_threads: int | None = 1,
+    lr_schedule: str = "constant",
 ) -> ToyTrainingLog:
     """Train every instance of a toy model in place with AdamW on fresh batches.
 
@@ -347,6 +350,9 @@ def train_toy_model(
         always at the last step.
     num_threads : int or None
         Torch threads while training (1 is fastest for models this small; ``None``: unchanged).
+    lr_schedule : {"constant", "linear", "cosine"}
+        The learning rate at step ``t`` (1 to ``steps``) is ``lr`` times 1, ``1 - (t - 1) / steps``
+        or ``(1 + cos(pi (t - 1) / steps)) / 2``: a decay to 0 lets a short run settle.
 
     Returns
     -------
@@ -364,11 +370,11 @@ def train_toy_model(
         log_every, "log_every", minimum=1)
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
+    lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     config = model.config
     gens = _generators(seed, config.n_instances)
     show = steps > 2_000 if progress is None else bool(progress)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay,
-                                  foreach=True)
+    optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     n, f = config.n_instances, config.n_features
     probs = torch.tensor(config.probabilities, dtype=torch.float32).reshape(n, 1, 1, 1)
     # Each instance's generator draws, per step, exactly what _sample_instance would draw; a
@@ -387,6 +393,8 @@ def train_toy_model(
                 draws[k].uniform_(generator=g)
             xs = _features_from_draws(config, draws, probs)
             for j in range(m):
+                if lr_schedule != "constant":
+                    optimiser.lr = lr * _lr_factor(lr_schedule, step, steps)
                 step += 1
                 loss = _loss_and_gradients(model, xs[:, j])
                 optimiser.step()
@@ -402,6 +410,48 @@ def train_toy_model(
 
 
 _DRAWS_PER_BLOCK = 1 << 17  # random numbers per instance drawn at once while training
+
+
+class _AdamW:
+    """AdamW exactly as ``torch.optim.AdamW(params, lr, weight_decay=..., foreach=True)``
+    computes it, for :func:`train_toy_model`: torch's optimisers import ``torch._dynamo`` on
+    their first step (seconds) and cost more per step than a small model's forward and backward
+    pass. The tests check it against ``torch.optim.AdamW``; ``lr`` may change between steps.
+    """
+
+    def __init__(self, params, *, lr: float, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.steps = 0
+        self._exp_avg = [torch.zeros_like(p) for p in self.params]
+        self._exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update from each parameter's ``.grad``."""
+        beta1, beta2 = self.betas
+        self.steps += 1
+        grads = [p.grad for p in self.params]
+        if self.weight_decay != 0:
+            torch._foreach_mul_(self.params, 1 - self.lr * self.weight_decay)
+        torch._foreach_lerp_(self._exp_avg, grads, 1 - beta1)
+        torch._foreach_mul_(self._exp_avg_sq, beta2)
+        torch._foreach_addcmul_(self._exp_avg_sq, grads, grads, 1 - beta2)
+        step_size = -self.lr / (1 - beta1 ** float(self.steps))
+        denominator = torch._foreach_sqrt(self._exp_avg_sq)
+        torch._foreach_div_(denominator, (1 - beta2 ** float(self.steps)) ** 0.5)
+        torch._foreach_add_(denominator, self.eps)
+        torch._foreach_addcdiv_(self.params, self._exp_avg, denominator, step_size)
+
+
+def _lr_factor(schedule: str, done: int, steps: int) -> float:
+    """Multiplier of the learning rate after ``done`` of ``steps`` steps."""
+    if schedule == "linear":
+        return 1.0 - done / steps
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * done / steps))
+    return 1.0
 
 
 @torch.no_grad()

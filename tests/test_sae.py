@@ -237,3 +237,111 @@ def test_bad_input_is_rejected(planted):
         match_features(np.eye(3), np.eye(2))
     with pytest.raises(ValueError, match="zero rows"):
         match_features(np.zeros((2, 3)), np.eye(3))
+
+
+def _autograd_loss(sae, x, dead, l1_coefficient, aux_coefficient, aux_k):
+    """train_sae's loss on one batch, written plainly for autograd: the slow twin."""
+    pre = sae.pre_activations(x)
+    z = sae._activate(pre)
+    residual = x - sae.decode(z)
+    mse = (residual ** 2).sum(dim=1).mean()
+    if sae.kind == "relu":
+        weights = sae.W_dec.norm(dim=1) if sae.decoder_norm == "penalty" else 1.0
+        return mse, (z * weights).sum(dim=1).mean(), l1_coefficient
+    if not bool(dead.any()):
+        return mse, torch.zeros(()), aux_coefficient
+    fixed = residual.detach()
+    values, index = pre.masked_fill(~dead, float("-inf")).topk(min(aux_k, int(dead.sum())), dim=1)
+    z_aux = torch.zeros_like(pre).scatter(1, index, torch.relu(values))
+    aux = ((fixed - z_aux @ sae.W_dec) ** 2).sum(dim=1).mean() / (fixed ** 2).sum(dim=1).mean()
+    return mse, aux, aux_coefficient
+
+
+@pytest.mark.parametrize("kind, k, decoder_norm, n_dead", [
+    ("relu", None, "unit", 0), ("relu", None, "penalty", 0), ("topk", 2, "unit", 0),
+    ("topk", 2, "unit", 5), ("topk", 3, "penalty", 9),
+])
+def test_hand_written_gradients_equal_autograd(kind, k, decoder_norm, n_dead):
+    """train_sae's numpy forward and backward pass against autograd on random SAEs and inputs."""
+    from srmlib.sae import _PARAMETERS, _backward, _forward
+
+    gen = torch.Generator().manual_seed(n_dead)
+    sae = SparseAutoencoder(5, 11, kind=kind, k=k, decoder_norm=decoder_norm, seed=n_dead)
+    with torch.no_grad():
+        sae.W_dec.mul_(torch.rand(11, 1, generator=gen) + 0.5)  # atoms of several lengths
+        sae.W_enc.add_(0.3 * torch.randn(5, 11, generator=gen))
+        sae.b_enc.copy_(0.5 * torch.randn(11, generator=gen))
+        sae.b_dec.copy_(torch.randn(5, generator=gen))
+    x = torch.randn(64, 5, generator=gen)
+    dead = torch.zeros(11, dtype=torch.bool)
+    dead[torch.randperm(11, generator=gen)[:n_dead]] = True
+    params = [getattr(sae, name).detach().numpy() for name in _PARAMETERS]
+    forward = _forward(sae, params, x.numpy())
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(forward[2]), sae.encode(x))
+        torch.testing.assert_close(torch.from_numpy(forward[3]), x - sae(x))
+    mse, sparsity, grads = _backward(sae, params, forward, dead.numpy(), 0.3, 0.7, 4)
+    slow_mse, slow_sparsity, coefficient = _autograd_loss(sae, x, dead, 0.3, 0.7, 4)
+    (slow_mse + coefficient * slow_sparsity).backward()
+    assert float(mse) == pytest.approx(slow_mse.item(), rel=1e-5)
+    assert float(sparsity) == pytest.approx(slow_sparsity.item(), rel=1e-5, abs=1e-7)
+    assert float(sparsity) > 0 or (kind == "topk" and n_dead == 0)
+    for name, grad in zip(_PARAMETERS, grads):
+        torch.testing.assert_close(torch.from_numpy(np.asarray(grad)), getattr(sae, name).grad,
+                                   msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("kind, k, decoder_norm", [("relu", None, "unit"),
+                                                    ("relu", None, "penalty"),
+                                                    ("topk", 1, "unit")])
+def test_training_equals_a_plain_autograd_loop(planted, kind, k, decoder_norm):
+    """train_sae (numpy, hand-written gradients and Adam) against autograd and torch's Adam."""
+    _, train, _ = planted
+    steps, dead_steps = 30, 5
+    fast = SparseAutoencoder(N_DIMS, N_FEATURES, kind=kind, k=k, decoder_norm=decoder_norm,
+                             seed=2)
+    slow = SparseAutoencoder(N_DIMS, N_FEATURES, kind=kind, k=k, decoder_norm=decoder_norm,
+                             seed=2)
+    for sae in (fast, slow):
+        with torch.no_grad():
+            sae.b_enc[:4] = -1.0  # some latents die, so the auxiliary loss takes part
+    train_sae(fast, train, steps=steps, l1_coefficient=0.2, dead_steps=dead_steps, seed=3)
+    x = torch.as_tensor(train, dtype=torch.float32)
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        slow.b_dec.copy_(x.mean(dim=0))
+        if decoder_norm == "unit":
+            slow.normalise_decoder()
+    optimiser = torch.optim.Adam(slow.parameters(), lr=3e-3)
+    since_fired = torch.zeros(N_FEATURES, dtype=torch.long)
+    for _ in range(steps):
+        batch = x[torch.randint(len(x), (256,), generator=generator)]
+        with torch.no_grad():
+            fired = (slow.encode(batch) != 0).any(dim=0)
+        since_fired = torch.where(fired, 0, since_fired + 1)
+        mse, sparsity, coefficient = _autograd_loss(slow, batch, since_fired >= dead_steps,
+                                                    0.2, 1 / 32, 2 * (k or 0))
+        optimiser.zero_grad()
+        (mse + coefficient * sparsity).backward()
+        optimiser.step()
+        if decoder_norm == "unit":
+            slow.normalise_decoder()
+    for a, b in zip(fast.parameters(), slow.parameters()):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_numpy_adam_equals_torch():
+    from srmlib.sae import _Adam
+
+    gen = torch.Generator().manual_seed(0)
+    theirs = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in [(4, 3), (3, 4), (4,)]]
+    ours = [p.detach().clone().numpy() for p in theirs]
+    fast, slow = _Adam(ours, lr=1e-2), torch.optim.Adam(theirs, lr=1e-2)
+    for step in range(25):
+        grads = [torch.randn(p.shape, generator=gen) * (step + 1) for p in theirs]
+        for p, g in zip(theirs, grads):
+            p.grad = g
+        fast.step([g.numpy() for g in grads])
+        slow.step()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(torch.from_numpy(a), b.detach(), rtol=1e-5, atol=1e-6)

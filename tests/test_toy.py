@@ -186,3 +186,41 @@ def test_block_draws_give_the_features_of_step_by_step_sampling(correlation):
     expected = torch.stack([toy._sample_instance(config, 0, 16, step_by_step) for _ in range(5)])
     block = torch.empty((5, 2, 16, 6)).uniform_(generator=torch.Generator().manual_seed(7))
     torch.testing.assert_close(toy._features_from_draws(config, block, 0.2), expected)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_hand_written_adamw_equals_torch(weight_decay):
+    """The trainers' AdamW against torch.optim.AdamW, with a learning rate that changes."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(3, 4, 5), (3, 5), (7,)]
+    ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    fast = toy._AdamW(ours, lr=1e-2, weight_decay=weight_decay)
+    slow = torch.optim.AdamW(theirs, lr=1e-2, weight_decay=weight_decay, foreach=False)
+    for step in range(25):
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn(a.shape, generator=gen) * (step + 1)
+            b.grad = a.grad.clone()
+        fast.lr = slow.param_groups[0]["lr"] = 1e-2 / (1 + step)
+        fast.step()
+        slow.step()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    for ours_v, param in zip(fast._exp_avg_sq, theirs):
+        torch.testing.assert_close(ours_v, slow.state[param]["exp_avg_sq"])
+
+
+def test_lr_schedules():
+    assert [toy._lr_factor("linear", t, 4) for t in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    np.testing.assert_allclose([toy._lr_factor("cosine", t, 4) for t in range(4)],
+                               (1 + np.cos(np.pi * np.arange(4) / 4)) / 2)
+    assert toy._lr_factor("constant", 3, 4) == 1.0
+    config = toy.ToyConfig(n_features=4, n_hidden=2, n_instances=2)
+    models = {}
+    for schedule in ("constant", "cosine"):
+        models[schedule] = toy.ToyModel(config, seed=0)
+        toy.train_toy_model(models[schedule], steps=20, batch_size=32, lr=1e-2, seed=0,
+                            lr_schedule=schedule)
+    assert not torch.equal(models["constant"].W, models["cosine"].W)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        toy.train_toy_model(models["cosine"], steps=2, lr_schedule="step")
