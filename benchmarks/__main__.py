@@ -31,6 +31,8 @@ Rows:
 * (d) :class:`srmlib.widgets.SRMExplorer` on d=16, n=5,000 (120 planes, 180 angles): median
   redraw time after moving the epsilon slider, the resolution, the view and signed (see
   :mod:`benchmarks.widgets`). Bar: every median under 0.3 s. Skipped without ipywidgets.
+* (e) one optimiser step of chapter 4's 5x2 toy sweep (bar: under 1 ms) and of chapter 5's SAEs
+  (bar: under 0.5 ms), from :mod:`benchmarks.training`; the 50x10 toy model is an info row.
 * info: ``L`` in float32, and ``W`` (timed on every 16th plane and scaled to 32,640). No bars.
 
 Under the table: the fraction of (sample, plane) pairs inside the epsilon filter for each
@@ -50,6 +52,7 @@ import numpy as np
 import srmlib
 
 from . import direct_srm, reference_srm
+from .training import bench_training
 from .widgets import REDRAW_LIMIT_S, bench_widgets
 from .workloads import LARGE, ROTATED_BASIS_SEED, SMALL, arc_fraction, relu_activations
 
@@ -222,6 +225,15 @@ def main() -> int:
          f"direct {_seconds(direct_total)} (same cost for any basis, epsilon)",
          f"{direct_total / worst_s:,.0f}x vs direct", "-", "-"],
     ]
+    for row in bench_training():
+        label = f"(e) {row['name']}" if row["limit_ms"] is not None else "info"
+        if row["limit_ms"] is not None:
+            met[label] = row["ms_per_step"] < row["limit_ms"]
+        rows.append([label.split()[0], f"train {row['name']}, {row['steps']:,} steps",
+                     f"{_seconds(row['seconds'])} (best of 3)", "one torch thread",
+                     f"{row['ms_per_step']:.3f} ms/step",
+                     "-" if row["limit_ms"] is None else f"< {row['limit_ms']} ms/step",
+                     "-" if row["limit_ms"] is None else yes[met[label]]])
     print(_table(rows))
     print()
     print(f"S: ReLU-like (threshold {SMALL['threshold']}), {small['arc_fraction']:.3%} of "

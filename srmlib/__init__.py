@@ -29,7 +29,18 @@ __all__ = [
     "project",
     "random_rotation",
     "spotlight_resonance",
+    "record",
     "standard_basis",
 ]
 from . import data, exercises, plotting  # noqa: E402
-from . import models, sae, stats, toy  # noqa: E402
+from . import activations, alignment, cache, metrics, models, sae, stats, toy  # noqa: E402
+
+
+def __getattr__(name):
+    # `record` lives in `runs`, which is also run as `python -m srmlib.runs`; importing it
+    # eagerly here would make runpy warn that the module is already in sys.modules.
+    if name == "record":
+        from .runs import record
+
+        return record
+    raise AttributeError(f"module 'srmlib' has no attribute {name!r}")

@@ -6,13 +6,22 @@ and an opaque white background, so figures read the same in the website's light 
 Colours come from the Okabe-Ito palette, which stays distinguishable with the common forms of
 colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
 
-One submodule per chapter group (``srm`` for chapters 1-2, ``toy`` for 4, ``sae`` for 5); every
+One submodule per chapter group (``srm`` for chapters 1-2, ``activations`` for 3, ``toy`` for 4,
+``sae`` for 5, ``metrics`` for 6, ``runs`` for 7); every
 figure function is re-exported here, so chapters call ``srmlib.plotting.plot_...``.
 """
 
 from __future__ import annotations
 
 from ._style import OKABE_ITO, PALETTE, set_angle_ticks
+from .activations import (
+    alignment_animation,
+    plot_alignment_over_training,
+    plot_basis_preference,
+    plot_digit_grid,
+)
+from .metrics import plot_alignment_bars, plot_correlation_matrix
+from .runs import plot_sweep
 from .sae import plot_feature_recovery, plot_sparsity_tradeoff
 from .srm import (
     plot_cone_geometry,
@@ -29,6 +38,13 @@ from .srm import (
 from .toy import plot_feature_arrangement, plot_feature_dimensionality, plot_gram_matrix
 
 __all__ = [
+    "alignment_animation",
+    "plot_alignment_bars",
+    "plot_alignment_over_training",
+    "plot_basis_preference",
+    "plot_correlation_matrix",
+    "plot_digit_grid",
+    "plot_sweep",
     "OKABE_ITO",
     "PALETTE",
     "plot_cone_geometry",

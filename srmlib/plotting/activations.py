@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from IPython.display import HTML
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -19,6 +19,9 @@ from ._style import (
     _styled,
     set_angle_ticks,
 )
+
+if TYPE_CHECKING:  # IPython comes with the book extra, not with srmlib itself
+    from IPython.display import HTML
 
 __all__ = ["alignment_animation", "plot_basis_preference", "plot_alignment_over_training",
            "plot_digit_grid"]
