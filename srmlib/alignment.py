@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import metrics as _metrics
@@ -162,6 +163,7 @@ def run_alignment_experiment(
     n_latents: int | None = None,
     n_pairs: int = 1,
     toy_steps: int = 3_000,
+    toy_batch_size: int = 1_024,
     sae_steps: int = 2_000,
     n_train: int = 20_000,
     n_stimuli: int = 1_000,
@@ -187,7 +189,9 @@ def run_alignment_experiment(
     n_pairs : int
         Pairs of models per width (more pairs: error bars over pairs).
     toy_steps, sae_steps : int
-        Training steps of the toy models (batch 1,024, lr 3e-3) and of each SAE (batch 256).
+        Training steps of the toy models (lr 3e-3) and of each SAE (batch 256).
+    toy_batch_size : int
+        Feature vectors per toy model per training step.
     n_train : int
         Stimuli (inputs with at least one feature) the SAEs train on.
     n_stimuli : int
@@ -218,6 +222,7 @@ def run_alignment_experiment(
         raise ValueError(f"k must be at most n_latents={n_latents}, got {k}")
     n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
     toy_steps = check_int(toy_steps, "toy_steps", minimum=1)
+    toy_batch_size = check_int(toy_batch_size, "toy_batch_size", minimum=1)
     sae_steps = check_int(sae_steps, "sae_steps", minimum=1)
     n_train = check_int(n_train, "n_train", minimum=1)
     n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=4 * n_folds)
@@ -231,34 +236,39 @@ def run_alignment_experiment(
     progress = check_bool(progress, "progress")
     parameters = dict(widths=widths, n_features=n_features, feature_probability=p, k=k,
                       n_latents=n_latents, n_pairs=n_pairs, toy_steps=toy_steps,
-                      sae_steps=sae_steps, n_train=n_train, n_stimuli=n_stimuli,
-                      n_folds=n_folds, metrics=metrics, seed=seed)
+                      toy_batch_size=toy_batch_size, sae_steps=sae_steps, n_train=n_train,
+                      n_stimuli=n_stimuli, n_folds=n_folds, metrics=metrics, seed=seed)
 
     features = _stimuli(n_features, p, n_train + n_stimuli, seed)
     train, test = features[:n_train], features[n_train:]
     scores, models, pairs = [], [], []
     bar = tqdm(total=len(widths) * (1 + 3 * n_pairs), desc="alignment experiment", unit="step",
                disable=not progress)
-    for width in widths:
-        bar.set_postfix_str(f"H={width}: toy models")
-        model = _train_toy_models(width, n_features, p, 2 * n_pairs, toy_steps, seed)
-        bar.update(1)
-        for pair in range(n_pairs):
-            reps = {}
-            for side, instance in (("A", 2 * pair), ("B", 2 * pair + 1)):
-                bar.set_postfix_str(f"H={width}: SAE of model {side}{pair}")
-                sae_seed = _child_seed(seed, width, instance)
-                rep, diagnostics = _model_representations(
-                    model, instance, train, test, n_latents, k, sae_steps, sae_seed, n_folds)
-                reps[side] = rep
-                models.append(dict(width=width, pair=pair, model=side, **diagnostics))
-                bar.update(1)
-            represented = [models[-2]["represented"], models[-1]["represented"]]
-            pairs.append(dict(width=width, pair=pair, n_features=n_features,
-                              shared=int(np.count_nonzero(represented[0] & represented[1]))))
-            bar.set_postfix_str(f"H={width}: metrics of pair {pair}")
-            scores += _score_pair(reps["A"], reps["B"], metrics, n_folds, seed, width, pair)
+    # Every array here is small: extra BLAS or torch threads only wait for each other (the
+    # numpy SAE loop ran 8 times slower on two BLAS threads on a loaded machine).
+    with threadpool_limits(limits=1), torch_threads(1):
+        for width in widths:
+            bar.set_postfix_str(f"H={width}: toy models")
+            model = _train_toy_models(width, n_features, p, 2 * n_pairs, toy_steps,
+                                      toy_batch_size, seed)
             bar.update(1)
+            for pair in range(n_pairs):
+                reps = {}
+                for side, instance in (("A", 2 * pair), ("B", 2 * pair + 1)):
+                    bar.set_postfix_str(f"H={width}: SAE of model {side}{pair}")
+                    sae_seed = _child_seed(seed, width, instance)
+                    rep, diagnostics = _model_representations(
+                        model, instance, train, test, n_latents, k, sae_steps, sae_seed,
+                        n_folds)
+                    reps[side] = rep
+                    models.append(dict(width=width, pair=pair, model=side, **diagnostics))
+                    bar.update(1)
+                represented = [models[-2]["represented"], models[-1]["represented"]]
+                pairs.append(dict(width=width, pair=pair, n_features=n_features,
+                                  shared=int(np.count_nonzero(represented[0] & represented[1]))))
+                bar.set_postfix_str(f"H={width}: metrics of pair {pair}")
+                scores += _score_pair(reps["A"], reps["B"], metrics, n_folds, seed, width, pair)
+                bar.update(1)
     bar.close()
     return AlignmentExperiment(scores=scores, models=models, pairs=pairs, parameters=parameters)
 
@@ -283,11 +293,12 @@ def _child_seed(seed: int, width: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, width, index]).generate_state(1)[0])
 
 
-def _train_toy_models(width, n_features, p, n_instances, steps, seed) -> _toy.ToyModel:
+def _train_toy_models(width, n_features, p, n_instances, steps, batch_size,
+                      seed) -> _toy.ToyModel:
     config = _toy.ToyConfig(n_features=n_features, n_hidden=width, n_instances=n_instances,
                             feature_probability=p, hidden_activation="relu")
     model = _toy.ToyModel(config, seed=seed)
-    _toy.train_toy_model(model, steps=steps, batch_size=1024, lr=3e-3, seed=seed,
+    _toy.train_toy_model(model, steps=steps, batch_size=batch_size, lr=3e-3, seed=seed,
                          progress=False)
     return model
 

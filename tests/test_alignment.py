@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+from threadpoolctl import threadpool_info
 
 from srmlib import alignment, metrics, toy
 
 SMALL = dict(widths=(3, 5), n_features=8, feature_probability=0.1, k=1, n_pairs=2,
-             toy_steps=60, sae_steps=60, n_train=400, n_stimuli=120, n_folds=3,
+             toy_steps=60, toy_batch_size=128, sae_steps=60, n_train=400, n_stimuli=120, n_folds=3,
              metrics={"semi-matching": ("semi-matching", {}), "cka": ("cka", {})},
              progress=False)
 
@@ -58,7 +60,7 @@ def test_neuron_scores_match_the_metric_on_the_models_own_hidden_layers(experime
     config = toy.ToyConfig(n_features=8, n_hidden=3, n_instances=4, feature_probability=0.1,
                            hidden_activation="relu")
     model = toy.ToyModel(config, seed=0)
-    toy.train_toy_model(model, steps=60, batch_size=1024, lr=3e-3, seed=0, progress=False)
+    toy.train_toy_model(model, steps=60, batch_size=128, lr=3e-3, seed=0, progress=False)
     w = model.W.detach().numpy().astype(np.float64)
     a, b = np.maximum(features @ w[2].T, 0), np.maximum(features @ w[3].T, 0)
     expected = metrics.semi_matching(a, b, n_folds=3, seed=0).mean
@@ -88,3 +90,14 @@ def test_bad_parameters_name_the_argument():
         alignment.run_alignment_experiment(progress=1)
     with pytest.raises(TypeError, match="n_pairs"):
         alignment.run_alignment_experiment(n_pairs=1.0)
+    with pytest.raises(ValueError, match="toy_batch_size"):
+        alignment.run_alignment_experiment(toy_batch_size=0)
+
+
+def test_thread_settings_are_restored():
+    """The experiment runs on one BLAS and one torch thread, and gives the settings back."""
+    blas_before = [lib["num_threads"] for lib in threadpool_info()]
+    torch_before = torch.get_num_threads()
+    alignment.run_alignment_experiment(seed=0, **{**SMALL, "widths": (3,), "n_pairs": 1})
+    assert [lib["num_threads"] for lib in threadpool_info()] == blas_before
+    assert torch.get_num_threads() == torch_before

@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.linalg import orthogonal_procrustes
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import procrustes as scipy_procrustes
 from scipy.stats import pearsonr, spearmanr
+from threadpoolctl import threadpool_info
 
 from srmlib import metrics
 from srmlib.metrics import (
@@ -465,3 +467,19 @@ def test_result_reports_its_parameters():
     assert (result.metric, result.n_folds, result.seed, result.n_stimuli) == (
         "semi-matching", 3, 7, len(x))
     assert "semi-matching" in str(result) and "3 fold(s)" in str(result)
+
+
+def test_metrics_run_on_one_thread_and_restore_the_settings():
+    seen = []
+
+    @metrics._one_thread
+    def probe():
+        seen.append(([lib["num_threads"] for lib in threadpool_info()],
+                     torch.get_num_threads()))
+
+    blas_before = [lib["num_threads"] for lib in threadpool_info()]
+    torch_before = torch.get_num_threads()
+    probe()
+    assert seen == [([1] * len(blas_before), 1)]
+    assert [lib["num_threads"] for lib in threadpool_info()] == blas_before
+    assert torch.get_num_threads() == torch_before
