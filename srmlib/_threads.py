@@ -1,10 +1,12 @@
-"""Torch's intra-op thread count, set for a block of work and restored afterwards."""
+"""Thread counts (torch's intra-op threads, numpy's BLAS) set for a block and restored after."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
+from threadpoolctl import ThreadpoolController
 
 
 @contextlib.contextmanager
@@ -23,3 +25,31 @@ def torch_threads(n_threads: int | None):
     finally:
         if torch.get_num_threads() != saved:
             torch.set_num_threads(saved)
+
+
+@functools.lru_cache(maxsize=1)
+def _controller() -> ThreadpoolController:
+    # Found once: ``threadpool_limits`` searches the loaded libraries on every call (about 5 ms,
+    # more than most small metrics take). numpy, scipy and torch are loaded by then.
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def blas_threads(n_threads: int | None):
+    """Run the block with ``n_threads`` BLAS and OpenMP threads (``None``: leave them alone).
+
+    The same reason as :func:`torch_threads`: srmlib's numpy SAE loop ran 8 times slower on two
+    OpenBLAS threads than on one on a loaded two-core machine.
+    """
+    if n_threads is None:
+        yield
+        return
+    with _controller().limit(limits=n_threads):
+        yield
+
+
+@contextlib.contextmanager
+def single_thread():
+    """One torch thread and one BLAS thread for the block, restored afterwards."""
+    with blas_threads(1), torch_threads(1):
+        yield

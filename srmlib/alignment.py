@@ -31,13 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from . import metrics as _metrics
 from . import sae as _sae
 from . import toy as _toy
-from ._threads import torch_threads
+from ._threads import single_thread, torch_threads
 from ._validation import check_bool, check_int, check_real
 
 __all__ = [
@@ -246,7 +245,7 @@ def run_alignment_experiment(
                disable=not progress)
     # Every array here is small: extra BLAS or torch threads only wait for each other (the
     # numpy SAE loop ran 8 times slower on two BLAS threads on a loaded machine).
-    with threadpool_limits(limits=1), torch_threads(1):
+    with single_thread():
         for width in widths:
             bar.set_postfix_str(f"H={width}: toy models")
             model = _train_toy_models(width, n_features, p, 2 * n_pairs, toy_steps,

@@ -50,7 +50,6 @@ representations reveals hidden alignment. arXiv:2510.03186.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import warnings
 from dataclasses import dataclass
@@ -61,9 +60,8 @@ from scipy import stats as scipy_stats
 from scipy.spatial.distance import pdist
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold
-from threadpoolctl import ThreadpoolController
 
-from ._threads import torch_threads
+from ._threads import single_thread
 from ._validation import as_float_tensor, check_choice, check_int
 
 __all__ = [
@@ -157,25 +155,10 @@ def _one_thread(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with _single_thread():
+        with single_thread():
             return function(*args, **kwargs)
 
     return wrapper
-
-
-@functools.lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    # Found once: ``threadpool_limits`` searches the loaded libraries on every call (5 ms, more
-    # than most metrics on a few hundred stimuli take). By the first call this module's imports
-    # (numpy, scipy, scikit-learn, POT) have loaded every BLAS the metrics use.
-    return ThreadpoolController()
-
-
-@contextlib.contextmanager
-def _single_thread():
-    """Run a block on one BLAS thread and one torch thread (restored afterwards)."""
-    with _controller().limit(limits=1), torch_threads(1):
-        yield
 
 
 # --------------------------------------------------------------------------- building blocks

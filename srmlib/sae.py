@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._threads import torch_threads
+from ._threads import blas_threads, torch_threads
 from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
 
 __all__ = [
@@ -249,8 +249,8 @@ def train_sae(
     progress : bool, optional
         Show a progress bar; by default for 5,000 steps or more.
     num_threads : int or None
-        Torch's intra-op threads while training (restored afterwards); 1 is fastest for small
-        SAEs. ``None`` keeps torch's setting. (The loop runs in numpy on views of the
+        Torch's intra-op threads and numpy's BLAS threads while training (restored
+        afterwards); 1 is fastest for small SAEs. ``None`` keeps both settings. (The loop runs in numpy on views of the
         parameters, with the gradients written out by hand; torch draws the minibatches.)
 
     Returns
@@ -280,7 +280,7 @@ def train_sae(
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     x = _as_activations(activations, sae)
     show = steps >= 5000 if progress is None else bool(progress)
-    with torch_threads(num_threads):
+    with torch_threads(num_threads), blas_threads(num_threads):
         return _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k,
                       dead_steps, resample_every, log_every, centre, seed, show)
 
