@@ -17,9 +17,11 @@ module                         privileged basis
 
 Every module acts on the last dimension of its input, ``(..., n_dims)``; :func:`make_activation`
 builds one by name. :func:`axis_harmonic` and :func:`empty_sector` are statistics of an SRM
-result for :func:`srmlib.stats.rotation_test` (does a representation prefer this basis?), and
-:func:`class_selectivity` scores basis directions as "grandmother neurons". The isotropic ones follow Bird (2025), "The Spotlight Resonance Method",
-arXiv:2505.13471, but are written to be finite, with finite gradients, at and near ``x = 0``.
+result for :func:`srmlib.stats.rotation_test` (does a representation prefer this basis?),
+:func:`basis_preference` runs that test in several bases at once, and
+:func:`class_selectivity` scores basis directions as "grandmother neurons". The isotropic
+ones follow Bird (2025), "The Spotlight Resonance Method", arXiv:2505.13471, but are written to
+be finite, with finite gradients, at and near ``x = 0``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ import torch
 from torch import nn
 
 from ._validation import as_float_tensor, check_choice, check_int, check_real
+from ._threads import torch_threads
 from .bases import random_rotation
+from .stats import rotation_test
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -38,6 +42,7 @@ __all__ = [
     "IsotropicTanh",
     "RotatedActivation",
     "axis_harmonic",
+    "basis_preference",
     "class_selectivity",
     "cone_cosines",
     "empty_sector",
@@ -231,16 +236,52 @@ def privileged_basis(activation: nn.Module, n_dims: int) -> np.ndarray | None:
 
 
 def axis_harmonic(result) -> float:
-    """``|mean over planes and angles of ratio(theta) cos(4 theta)|`` of an unsigned SRM result.
+    """Mean over planes of the size of each plane's four-fold ripple, measured from the axes.
 
-    The four-fold Fourier component of the resonance ratio: positive when samples crowd onto
-    the basis axes of every plane, negative when they crowd between them (towards the corners
-    of the hypercube, as saturated tanh units do); its size detects both. In a basis unrelated
-    to the data each plane has its own phase and the mean over planes averages out. A statistic
-    for :func:`srmlib.stats.rotation_test` (chapter 3).
+    For each plane ``p`` of an unsigned SRM result, ``c_p = mean over angles of
+    ratio_p(theta) cos(4 theta)`` is the four-fold Fourier component of the resonance ratio in
+    phase with the plane's basis vectors: positive when samples crowd onto the axes, negative
+    when they crowd between them (towards the corners of the hypercube, as saturated tanh
+    units do). The statistic is ``mean_p |c_p|``. A ripple locked to the basis counts in full;
+    in a basis unrelated to the data each plane's ripple has its own phase and only its cosine
+    part counts (``2 / pi`` of it on average), so the value is smaller. Taking ``|c_p|`` plane
+    by plane keeps planes of opposite sign (some on the axes, some between) from cancelling. A
+    statistic for :func:`srmlib.stats.rotation_test` and :func:`basis_preference` (chapter 3).
     """
     ratio = result.resonance_ratio()
-    return abs(float((ratio * np.cos(4.0 * result.angles)).mean()))
+    return float(np.abs((ratio * np.cos(4.0 * result.angles)).mean(axis=1)).mean())
+
+
+def basis_preference(activations, bases, *, seed: int = 0, **kwargs) -> dict:
+    """Run :func:`srmlib.stats.rotation_test` of ``activations`` in each of several bases.
+
+    Every basis is tested against the same random rotations (they come from ``seed``), on one
+    torch thread (the fastest for these small workloads). Zero rows are left out first, as a
+    ReLU layer has some.
+
+    Parameters
+    ----------
+    activations : array_like, shape (n, d)
+    bases : dict of str to array_like, shape (k, d)
+        The bases to test, by name.
+    seed : int
+        Seed of the random rotations (and of the planes, with ``max_planes``).
+    **kwargs
+        Passed to :func:`~srmlib.stats.rotation_test` (``epsilon``, ``resolution``,
+        ``statistic``, ``n_rotations``, ``max_planes``, ...).
+
+    Returns
+    -------
+    dict of str to RotationTest
+        One per basis, in the order of ``bases``.
+    """
+    x = as_float_tensor(activations, "activations", ndim=2).cpu().numpy()
+    if not isinstance(bases, dict) or not bases:
+        raise TypeError("bases must be a non-empty dict of basis names to bases")
+    x = x[np.any(x != 0, axis=1)]
+    with torch_threads(1):
+        return {name: rotation_test(x, basis, seed=seed, **kwargs)
+                for name, basis in bases.items()}
 
 
 def empty_sector(result) -> float:

@@ -167,7 +167,8 @@ def test_statistics_on_known_geometry():
                                      resolution=72)
     assert activations.axis_harmonic(tanh) > 5 * activations.axis_harmonic(iso)
     ratio = tanh.resonance_ratio()
-    slow = abs(np.mean([[r * np.cos(4 * a) for r, a in zip(row, tanh.angles)] for row in ratio]))
+    slow = np.mean([abs(np.mean([r * np.cos(4 * a) for r, a in zip(row, tanh.angles)]))
+                    for row in ratio])
     assert activations.axis_harmonic(tanh) == pytest.approx(slow)
     relu = srmlib.spotlight_resonance(srmlib.data.relu_gaussian(n, d, 0), epsilon=eps,
                                       resolution=72)
@@ -195,3 +196,23 @@ def test_class_selectivity_against_a_slow_count():
         activations.class_selectivity(x, labels[:5])
     with pytest.raises(ValueError, match="epsilon"):
         activations.class_selectivity(x, labels, epsilon=0.0)
+
+
+def test_basis_preference_finds_the_basis_of_a_rotated_tanh():
+    d = 6
+    rotation = srmlib.random_rotation(d, 3)
+    x = srmlib.data.tanh_gaussian(3000, d, 0, gain=3.0) @ rotation  # tanh in the rows of R
+    x[:5] = 0  # zero rows are left out
+    eps = srmlib.epsilon_for_isotropic_fraction(d, 0.05)
+    tests = activations.basis_preference(
+        x, {"standard": np.eye(d), "rotated": rotation}, statistic=activations.axis_harmonic,
+        epsilon=eps, resolution=36, n_rotations=19, seed=1)
+    assert list(tests) == ["standard", "rotated"]
+    assert tests["rotated"].p_value == tests["rotated"].min_p_value
+    assert tests["rotated"].z_score > 5 and abs(tests["standard"].z_score) < 4
+    assert tests["rotated"].n_samples == 2995
+    direct = srmlib.stats.rotation_test(x[5:], rotation, statistic=activations.axis_harmonic,
+                                        epsilon=eps, resolution=36, n_rotations=19, seed=1)
+    np.testing.assert_allclose(tests["rotated"].null, direct.null)
+    with pytest.raises(TypeError, match="bases"):
+        activations.basis_preference(x, [np.eye(d)])

@@ -36,6 +36,16 @@ def test_alignment_over_training_lines():
         plot_alignment_over_training([0, 5], {"a": [1, 2, 3]})
 
 
+def test_alignment_over_training_threshold_band():
+    ax = plot_alignment_over_training([0, 5], {"a": [-1, 6]}, threshold=4)
+    band = [p for p in ax.patches if p.get_label() == "|z| < 4"]
+    assert len(band) == 1
+    extent = band[0].get_extents().transformed(ax.transData.inverted())
+    assert extent.y0 == pytest.approx(-4) and extent.y1 == pytest.approx(4)
+    with pytest.raises(ValueError, match="threshold"):
+        plot_alignment_over_training([0, 5], {"a": [1, 2]}, threshold=0)
+
+
 def test_digit_grid_places_every_image():
     images = np.eye(4)[:3].reshape(3, 4)  # 2x2 images, one lit pixel each
     ax = plot_digit_grid(images, (2, 2), n_columns=2)

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._validation import check_real
 from ..srm import SRMResult
 from ._style import (
     BASELINE_COLOR,
@@ -71,7 +72,8 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float 
 
 @_styled
 def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
-                                 ylabel: str = "statistic", title: str | None = None) -> Axes:
+                                 ylabel: str = "statistic", title: str | None = None,
+                                 threshold: float | None = None) -> Axes:
     """A statistic of the representation against the training epoch, one line per model.
 
     Parameters
@@ -80,6 +82,8 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
     curves : dict of str -> array_like, shape (S,)
     ylabel : str
     title : str, optional
+    threshold : float, optional
+        Shade ``-threshold .. threshold`` (for z-scores: the range of random bases).
 
     Returns
     -------
@@ -97,6 +101,12 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
             raise ValueError(f"curves[{label!r}] has shape {values.shape}, epochs {epochs.shape}")
         ax.plot(epochs, values, marker="o", markersize=3, label=label,
                 color=PALETTE[k % len(PALETTE)])
+    if threshold is not None:
+        threshold = check_real(threshold, "threshold")
+        if threshold <= 0:
+            raise ValueError(f"threshold must be positive, got {threshold}")
+        ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
+                   label=f"|z| < {threshold:g}")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else "Alignment during training")
