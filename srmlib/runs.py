@@ -1048,6 +1048,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("srmlib.runs: interrupted; finished runs are kept, rerun to finish the rest",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr = open(os.devnull, "w")
+        return 0
 
 
 class _Parser(argparse.ArgumentParser):
