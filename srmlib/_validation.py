@@ -63,6 +63,15 @@ def check_real(value, name: str) -> float:
     return value
 
 
+def check_optimiser(lr, weight_decay) -> tuple[float, float]:
+    """Validate an optimiser's learning rate (positive) and weight decay (non-negative)."""
+    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
+    if lr <= 0 or weight_decay < 0:
+        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
+                         f"{weight_decay}")
+    return lr, weight_decay
+
+
 def check_epsilon(epsilon) -> float:
     """Validate the spotlight threshold: the cosine of the cone half-angle, ``-1 < epsilon <= 1``."""
     epsilon = check_real(epsilon, "epsilon")

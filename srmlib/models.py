@@ -35,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._threads import torch_threads
-from ._validation import as_float_tensor, check_choice, check_int, check_real
+from ._validation import as_float_tensor, check_choice, check_int, check_optimiser, check_real
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
 from .cache import cached_state
 
@@ -395,10 +395,7 @@ def train_autoencoder(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
-    if lr <= 0 or weight_decay < 0:
-        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
-                         f"{weight_decay}")
+    lr, weight_decay = check_optimiser(lr, weight_decay)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
     momentum = check_real(momentum, "momentum")
     if not 0.0 <= momentum < 1.0:
@@ -559,11 +556,7 @@ def train_classifier(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    lr = check_real(lr, "lr")
-    weight_decay = check_real(weight_decay, "weight_decay")
-    if lr <= 0 or weight_decay < 0:
-        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
-                         f"{weight_decay}")
+    lr, weight_decay = check_optimiser(lr, weight_decay)
     seed = check_int(seed, "seed", minimum=0)
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)

@@ -43,7 +43,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._threads import torch_threads
-from ._validation import check_choice, check_int, check_real
+from ._validation import check_choice, check_int, check_optimiser, check_real
 
 __all__ = [
     "ToyConfig",
@@ -362,10 +362,7 @@ def train_toy_model(
         raise TypeError(f"model must be a ToyModel, got {type(model).__name__}")
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
-    if lr <= 0 or weight_decay < 0:
-        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
-                         f"{weight_decay}")
+    lr, weight_decay = check_optimiser(lr, weight_decay)
     log_every = max(1, steps // 100) if log_every is None else check_int(
         log_every, "log_every", minimum=1)
     if num_threads is not None:
