@@ -3,6 +3,8 @@
 The book's chapters call these functions; each docstring names the chapter that explains it.
 """
 
+import importlib
+
 from .bases import enumerate_planes, overcomplete_basis, random_rotation, standard_basis
 from .srm import (
     PPPMResult,
@@ -33,14 +35,19 @@ __all__ = [
     "standard_basis",
 ]
 from . import data, exercises, plotting  # noqa: E402
-from . import activations, alignment, cache, metrics, models, sae, stats, toy  # noqa: E402
+from . import activations, cache, models, sae, stats, toy  # noqa: E402
+
+# Imported on first use: `metrics` and `alignment` load POT and much of scikit-learn (0.5 s),
+# which only chapter 6 needs; `runs` is also run as `python -m srmlib.runs`, and importing it
+# here would make runpy warn that the module is already in sys.modules.
+_LAZY_SUBMODULES = ("alignment", "metrics", "runs")
 
 
 def __getattr__(name):
-    # `record` lives in `runs`, which is also run as `python -m srmlib.runs`; importing it
-    # eagerly here would make runpy warn that the module is already in sys.modules.
     if name == "record":
         from .runs import record
 
         return record
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'srmlib' has no attribute {name!r}")

@@ -1049,7 +1049,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: not an error
-        sys.stderr = open(os.devnull, "w")
+        # Python's documented recipe: point stdout at devnull so the exit-time flush is silent.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 
 
