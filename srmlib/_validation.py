@@ -116,12 +116,3 @@ def check_plane(plane, name: str = "plane") -> tuple[int, int]:
                        for k in plane)):
         raise TypeError(f"{name} must be a pair of basis indices (i, j), got {plane!r}")
     return int(plane[0]), int(plane[1])
-
-
-def make_rng(seed) -> np.random.Generator:
-    """A numpy Generator from ``None``, an int seed, or an existing Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    return np.random.default_rng(check_int(seed, "seed", minimum=0))

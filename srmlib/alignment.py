@@ -37,6 +37,7 @@ from . import metrics as _metrics
 from . import sae as _sae
 from . import toy as _toy
 from ._threads import single_thread, torch_threads
+from ._random import torch_seed
 from ._validation import check_bool, check_int, check_real
 
 __all__ = [
@@ -255,7 +256,7 @@ def run_alignment_experiment(
                 reps = {}
                 for side, instance in (("A", 2 * pair), ("B", 2 * pair + 1)):
                     bar.set_postfix_str(f"H={width}: SAE of model {side}{pair}")
-                    sae_seed = _child_seed(seed, width, instance)
+                    sae_seed = torch_seed(seed, "alignment.sae", width, instance)
                     rep, diagnostics = _model_representations(
                         model, instance, train, test, n_latents, k, sae_steps, sae_seed,
                         n_folds)
@@ -281,15 +282,12 @@ def _stimuli(n_features: int, p: float, n: int, seed: int) -> np.ndarray:
                             feature_probability=p)
     kept, draw = [], 0
     while sum(len(x) for x in kept) < n:
-        x = _toy.sample_features(config, 2 * n, seed=[_child_seed(seed, 0, 10_000 + draw)])
+        x = _toy.sample_features(config, 2 * n,
+                                 seed=[torch_seed(seed, "alignment.stimuli", draw)])
         x = x[:, 0].numpy()
         kept.append(x[x.any(axis=1)])
         draw += 1
     return np.concatenate(kept)[:n]
-
-
-def _child_seed(seed: int, width: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, width, index]).generate_state(1)[0])
 
 
 def _train_toy_models(width, n_features, p, n_instances, steps, batch_size,
@@ -325,7 +323,7 @@ def _model_representations(model, instance, train, test, n_latents, k, sae_steps
     _sae.train_sae(trained, hidden_train, steps=sae_steps, centre=False, seed=sae_seed,
                    progress=False)
     untrained = _sae.SparseAutoencoder(width, n_latents, kind="topk", k=k,
-                                       seed=(sae_seed + 1) % 2**32)
+                                       seed=torch_seed(sae_seed, "alignment.random_sae"))
     rep = {"Neuron": hidden_test, "SAE": _encode(trained, hidden_test),
            "RandomSAE": _encode(untrained, hidden_test)}
     evaluation = _sae.evaluate_sae(trained, hidden_test)

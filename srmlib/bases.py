@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import special_ortho_group
 
-from ._validation import check_choice, check_int, make_rng
+from ._random import make_rng
+from ._validation import check_choice, check_int
 
 PAIRS = ("comb", "perm")
 

@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 from scipy import special
 
-from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real, make_rng
+from ._random import make_rng, stream
+from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
 from .bases import random_rotation
 
 __all__ = [
@@ -172,8 +173,9 @@ def rotated_tanh(
     n_samples, n_dims : int
         Shape of the output (``n_samples >= 1``, ``n_dims >= 2``).
     seed : int, numpy.random.Generator or None
-        Source of randomness. When ``rotation`` is not given it is drawn first from the same
-        generator, so with an int seed it equals ``srmlib.random_rotation(n_dims, seed)``.
+        Source of randomness. When ``rotation`` is not given it is the seed's root stream's
+        rotation, ``srmlib.random_rotation(n_dims, seed)`` for an int seed; the samples ``z``
+        come from a stream of their own, independent of it.
     gain : float
         Standard deviation of the pre-activations (> 0).
     rotation : array_like, shape (n_dims, n_dims), optional
@@ -185,9 +187,8 @@ def rotated_tanh(
     """
     n_samples, n_dims = _check_shape(n_samples, n_dims)
     gain = _check_positive(gain, "gain")
-    rng = make_rng(seed)
     if rotation is None:
-        rotation = random_rotation(n_dims, rng)
+        rotation = random_rotation(n_dims, make_rng(seed))
     else:
         rotation = as_float_tensor(rotation, "rotation", ndim=2).cpu().numpy().astype(np.float64)
         if rotation.shape != (n_dims, n_dims):
@@ -197,7 +198,7 @@ def rotated_tanh(
             )
         if not np.allclose(rotation @ rotation.T, np.eye(n_dims), atol=1e-8):
             raise ValueError("rotation must be orthogonal (rotation @ rotation.T == I)")
-    z = rng.standard_normal((n_samples, n_dims))
+    z = stream(seed, "rotated_tanh.samples").standard_normal((n_samples, n_dims))
     return np.tanh(gain * z @ rotation.T) @ rotation
 
 

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import as_float_tensor, check_choice, check_int, check_optimiser, check_real
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
@@ -189,8 +190,9 @@ class MLPClassifier(nn.Module):
         Elementwise activation of the hidden layer. ``"identity"`` gives a linear layer, which
         has no privileged basis.
     seed : int
-        Seed for the initial weights (``torch.manual_seed`` semantics, but without touching the
-        global generator).
+        Seed of the initial weights, drawn from a stream of their own (the global torch
+        generator is left untouched; the same seed given to :func:`train_classifier` shuffles
+        from an independent stream).
 
     Attributes
     ----------
@@ -211,7 +213,7 @@ class MLPClassifier(nn.Module):
         activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
         seed = check_int(seed, "seed", minimum=0)
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(torch_seed(seed, "models.init"))
             self.hidden = nn.Linear(n_inputs, n_hidden)
             self.activation = ACTIVATIONS[activation]()
             self.readout = nn.Linear(n_hidden, n_classes)
@@ -242,7 +244,9 @@ class MLPAutoencoder(nn.Module):
         ``"leaky_relu"``, ``"identity"``, ``"rotated_tanh"``, ``"isotropic_tanh"``,
         ``"isotropic_relu"``, ...), used in all three activation layers.
     seed : int
-        Seed of the initial weights (the global torch generator is left untouched).
+        Seed of the initial weights, drawn from a stream of their own (the global torch
+        generator is left untouched; the same seed given to :func:`train_autoencoder` shuffles
+        from an independent stream).
     rotation_seed : int, optional
         Seed of the rotations of a rotated activation: a layer of width ``d`` uses
         ``R = srmlib.random_rotation(d, rotation_seed)``. Default: ``seed``.
@@ -272,7 +276,7 @@ class MLPAutoencoder(nn.Module):
             return make_activation(activation, width, seed=rotation_seed, radius=radius)
 
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(torch_seed(seed, "models.init"))
             self.hidden = nn.Linear(n_inputs, n_hidden)
             self.hidden_activation = act(n_hidden)
             self.bottleneck = nn.Linear(n_hidden, n_bottleneck)
@@ -373,7 +377,8 @@ def train_autoencoder(
     momentum : float
         SGD's momentum, in ``[0, 1)``.
     seed : int
-        Seed of the shuffling.
+        Seed of the shuffling (a stream of its own, independent of the model's initial weights
+        even when they were drawn with the same seed).
     test : array_like, shape (m, n_features), optional
         Held-out inputs on which to report the loss.
     snapshot_epochs : sequence of int, optional
@@ -470,7 +475,7 @@ def fit_autoencoder(
                   n_bottleneck=n_bottleneck, activation=activation, epochs=epochs,
                   batch_size=batch_size, lr=lr, seed=seed, snapshot_epochs=when,
                   snapshot_layer=snapshot_layer, dtype=str(dtype), optimizer="adam (fused)",
-                  data=hashlib.sha256(x.numpy().tobytes()).hexdigest())
+                  streams="purpose-keyed", data=hashlib.sha256(x.numpy().tobytes()).hexdigest())
     model = MLPAutoencoder(params["n_inputs"], n_hidden, n_bottleneck, activation=activation,
                            seed=seed)
 
@@ -537,7 +542,8 @@ def train_classifier(
     lr, weight_decay : float
         Adam's learning rate and L2 weight decay.
     seed : int
-        Seed of the shuffling.
+        Seed of the shuffling (a stream of its own, independent of the model's initial weights
+        even when they were drawn with the same seed).
     test : (inputs, labels), optional
         Held-out data on which to report the accuracy.
     progress : bool
@@ -584,7 +590,7 @@ def _train(model, x, y, loss_fn, *, epochs, batch_size, lr, weight_decay, seed, 
     """Adam (or SGD with ``momentum`` when given) on seeded minibatches; ``after_epoch(epoch)``
     is called after each epoch (1, 2, ...). ``fused=True`` uses torch's fused Adam kernel (a
     third less time per step for small models; the same algorithm, rounded differently)."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(torch_seed(seed, "models.minibatches"))
     if momentum is None:
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay,
                                      fused=fused)

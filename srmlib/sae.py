@@ -38,6 +38,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._threads import blas_threads, torch_threads
+from ._random import torch_seed
 from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
 
 __all__ = [
@@ -109,7 +110,7 @@ class SparseAutoencoder(nn.Module):
                 raise ValueError("k is only used by a TopK SAE (kind='topk'); got k for a ReLU SAE")
             self.k = None
         seed = check_int(seed, "seed", minimum=0)
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(torch_seed(seed, "sae.init"))
         atoms = torch.randn(self.n_latents, self.n_inputs, generator=generator)
         atoms /= atoms.norm(dim=1, keepdim=True)
         self.W_dec = nn.Parameter(atoms)
@@ -245,7 +246,8 @@ def train_sae(
         ``False`` it keeps its value (0 for a fresh SAE), which suits data that are sparse
         non-negative combinations of directions, whose best ``b_dec`` is 0.
     seed : int
-        Seed of the minibatches and of the resampling.
+        Seed of the minibatches and of the resampling (a stream of their own, independent of
+        the SAE's initial atoms even when they were drawn with the same seed).
     progress : bool, optional
         Show a progress bar; by default for 5,000 steps or more.
     num_threads : int or None
@@ -441,7 +443,7 @@ _PARAMETERS = ("W_dec", "W_enc", "b_enc", "b_dec")  # the order of sae.parameter
 
 def _train(sae, x, steps, batch_size, lr, l1_coefficient, aux_coefficient, aux_k, dead_steps,
            resample_every, log_every, centre, seed, show) -> SAETrainingLog:
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(torch_seed(seed, "sae.training"))
     with torch.no_grad():
         if centre:
             sae.b_dec.copy_(x.mean(dim=0))

@@ -31,7 +31,8 @@ import torch
 from scipy import special
 from tqdm.auto import tqdm
 
-from ._validation import as_float_tensor, check_bool, check_epsilon, check_int, check_real, make_rng
+from ._random import stream
+from ._validation import as_float_tensor, check_bool, check_epsilon, check_int, check_real
 from .bases import random_rotation
 from .srm import SRMResult, isotropic_expectation, project
 
@@ -216,8 +217,14 @@ def rotation_test(
     """How unusual is the alignment of ``activations`` with ``basis``? A randomly-rotated null.
 
     The statistic is computed in the given basis and in ``n_rotations`` bases ``{Q b_k}``, each
-    with its own Haar-random rotation ``Q`` (:func:`srmlib.random_rotation`, drawn from
-    ``seed``). The p-value is ``(1 + #{null >= observed}) / (1 + n_rotations)``.
+    with its own Haar-random rotation ``Q`` (:func:`srmlib.random_rotation`). The p-value is
+    ``(1 + #{null >= observed}) / (1 + n_rotations)``.
+
+    The rotations, and the planes of ``max_planes``, come from streams of their own derived from
+    ``seed`` (``numpy.random.SeedSequence`` children keyed by purpose), independent of the root
+    stream ``numpy.random.default_rng(seed)``: a basis drawn as ``random_rotation(d, seed)``
+    never reappears in the null of the same ``seed``, so the null never contains the rotation
+    that undoes it.
 
     Statistics
     ----------
@@ -253,7 +260,8 @@ def rotation_test(
         Number of random bases, at least 1; the smallest possible p-value is
         ``1 / (1 + n_rotations)``.
     seed : int, numpy.random.Generator or None
-        Source of the rotations.
+        Source of the rotations and the plane subset (see above); the same seed gives the same
+        random bases for every ``basis`` and ``activations``.
     pairs, max_planes
         As for :func:`srmlib.spotlight_resonance`; a random subset of planes (``max_planes``)
         is drawn once, with ``seed``, and used in every basis.
@@ -285,9 +293,11 @@ def rotation_test(
     if basis.shape[1] != n_dims:
         raise ValueError(f"basis has vectors of dimension {basis.shape[1]} but activations have "
                          f"{n_dims} columns; basis must have shape (n_vectors, n_dims)")
-    rng = make_rng(seed)
-    plane_seed = None if max_planes is None else int(rng.integers(2**31))
-    projected = project(x, basis, pairs=pairs, max_planes=max_planes, seed=plane_seed)
+    # Independent streams: the planes, and the rotations (never the root stream of ``seed``,
+    # from which ``random_rotation(d, seed)`` draws the basis under test).
+    plane_stream = stream(seed, "rotation_test.planes")
+    rotation_stream = stream(seed, "rotation_test.rotations")
+    projected = project(x, basis, pairs=pairs, max_planes=max_planes, seed=plane_stream)
     planes = projected.planes
     observed, result = compute(projected)
 
@@ -295,7 +305,7 @@ def rotation_test(
     show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
     null = np.empty(n_rotations)
     for r in tqdm(range(n_rotations), desc="random rotations", unit="basis", disable=not show):
-        rotated = basis @ random_rotation(n_dims, rng).T
+        rotated = basis @ random_rotation(n_dims, rotation_stream).T
         null[r], _ = compute(project(x, rotated, planes=planes))
     p_value = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_rotations)
     return RotationTest(

@@ -17,8 +17,11 @@ All ``n_instances`` models share one weight tensor ``W`` of shape
 ``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a sweep
 over sparsity is one training run. Instances never interact: the loss is a sum over instances and
 AdamW is elementwise, so each instance trains exactly as it would alone. Each instance draws its
-initial weights and its data from its own generator, seeded by :func:`instance_seeds`, so a
+initial weights and its data from its own generators, seeded by :func:`instance_seeds`, so a
 batched run and runs of single instances with the same per-instance seeds give the same weights.
+An instance's initial weights, training batches and evaluation features come from three
+independent streams of its seed (``srmlib._random.torch_seed`` keyed by purpose), so passing
+the same seed to the model, the trainer and the evaluation never replays one draw in another.
 
 Analyses take an ``(n_features, n_hidden)`` array of feature directions (one feature per row, as
 srmlib's bases): :func:`gram_matrix` (``W^T W``), :func:`feature_norms`, :func:`interference`,
@@ -42,6 +45,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import check_choice, check_int, check_optimiser, check_real
 
@@ -162,8 +166,15 @@ def instance_seeds(seed, n_instances: int) -> list[int]:
             for k in range(n_instances)]
 
 
-def _generators(seed, n_instances: int) -> list[torch.Generator]:
-    return [torch.Generator().manual_seed(s) for s in instance_seeds(seed, n_instances)]
+def _generators(seed, n_instances: int, purpose: str) -> list[torch.Generator]:
+    """One torch generator per instance for one purpose (``"init"``, ``"features"`` or
+    ``"training"``): the initial weights, evaluation features and training batches of an
+    instance never share draws, whatever seeds are passed to each."""
+    return [_generator(s, purpose) for s in instance_seeds(seed, n_instances)]
+
+
+def _generator(instance_seed: int, purpose: str) -> torch.Generator:
+    return torch.Generator().manual_seed(torch_seed(instance_seed, f"toy.{purpose}"))
 
 
 def _sample_instance(config: ToyConfig, k: int, n: int, generator: torch.Generator,
@@ -211,7 +222,7 @@ def sample_features(config: ToyConfig, n_samples: int, seed=0) -> torch.Tensor:
     """
     _check_config(config)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
-    gens = _generators(seed, config.n_instances)
+    gens = _generators(seed, config.n_instances, "features")
     return torch.stack([_sample_instance(config, k, n_samples, g) for k, g in enumerate(gens)],
                        dim=1)
 
@@ -238,7 +249,7 @@ class ToyModel(nn.Module):
         self.config = _check_config(config)
         n, h, f = config.n_instances, config.n_hidden, config.n_features
         std = (2.0 / (h + f)) ** 0.5
-        weights = [torch.randn((h, f), generator=g) * std for g in _generators(seed, n)]
+        weights = [torch.randn((h, f), generator=g) * std for g in _generators(seed, n, "init")]
         self.W = nn.Parameter(torch.stack(weights))
         self.b = nn.Parameter(torch.zeros(n, f))
         self.register_buffer("importance", torch.tensor(config.importance,
@@ -277,7 +288,7 @@ class ToyModel(nn.Module):
         """
         k = self._instance(instance)
         n_samples = check_int(n_samples, "n_samples", minimum=1)
-        gen = torch.Generator().manual_seed(instance_seeds(seed, self.config.n_instances)[k])
+        gen = _generator(instance_seeds(seed, self.config.n_instances)[k], "features")
         x = _sample_instance(self.config, k, n_samples, gen)
         with torch.no_grad():
             h = torch.einsum("hf,bf->bh", self.W[k], x)
@@ -369,7 +380,7 @@ def train_toy_model(
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     config = model.config
-    gens = _generators(seed, config.n_instances)
+    gens = _generators(seed, config.n_instances, "training")
     show = steps > 2_000 if progress is None else bool(progress)
     optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     n, f = config.n_instances, config.n_features

@@ -7,6 +7,7 @@ import pytest
 from scipy import special
 
 import srmlib
+from srmlib._random import stream
 from srmlib import data
 
 GENERATORS = [
@@ -81,22 +82,26 @@ def test_rotated_tanh_is_tanh_data_in_the_rotated_basis():
     x = data.rotated_tanh(1000, 5, seed=2, gain=2.0, rotation=rotation)
     coordinates = x @ rotation.T  # coordinates in the basis given by the rows of rotation
     assert np.all(np.abs(coordinates) < 1)
-    rng = np.random.default_rng(2)
-    z = rng.standard_normal((1000, 5))
+    z = stream(2, "rotated_tanh.samples").standard_normal((1000, 5))
     np.testing.assert_allclose(coordinates, np.tanh(2.0 * z @ rotation.T), atol=1e-12)
 
 
 def test_rotated_tanh_default_rotation_is_random_rotation_of_the_seed():
     rotation = srmlib.random_rotation(4, seed=5)
     np.testing.assert_allclose(data.rotated_tanh(30, 4, seed=5),
-                               _rotated_tanh_after_rotation(30, 4, 5, rotation), atol=1e-12)
+                               data.rotated_tanh(30, 4, seed=5, rotation=rotation), atol=1e-12)
 
 
-def _rotated_tanh_after_rotation(n, d, seed, rotation):
-    rng = np.random.default_rng(seed)
-    srmlib.random_rotation(d, rng)  # the default rotation is drawn first
-    z = rng.standard_normal((n, d))
-    return np.tanh(2.0 * z @ rotation.T) @ rotation
+def test_rotated_tanh_samples_are_independent_of_its_rotation():
+    """The samples z do not come from the stream that drew the rotation."""
+    rotation = srmlib.random_rotation(4, seed=5)
+    x = data.rotated_tanh(30, 4, seed=5)
+    rng = np.random.default_rng(5)
+    srmlib.random_rotation(4, rng)
+    z_after = rng.standard_normal((30, 4))
+    z_root = np.random.default_rng(5).standard_normal((30, 4))
+    for z in (z_after, z_root):
+        assert not np.allclose(x, np.tanh(2.0 * z @ rotation.T) @ rotation)
 
 
 def test_srm_sees_the_claimed_geometry():

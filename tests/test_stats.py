@@ -166,6 +166,51 @@ def test_rotation_test_is_reproducible_with_a_seed():
     assert a.observed == c.observed  # the given basis does not depend on the seed
 
 
+def _null_rotations(monkeypatch, **kwargs):
+    """The rotations ``Q`` that ``rotation_test(**kwargs)`` draws for its null."""
+    drawn = []
+
+    def recording(n_dims, seed=None):
+        q = srmlib.random_rotation(n_dims, seed)
+        drawn.append(q)
+        return q
+
+    monkeypatch.setattr(stats, "random_rotation", recording)
+    stats.rotation_test(**kwargs)
+    return drawn
+
+
+@pytest.mark.parametrize("make_seed", [lambda: 0, lambda: 7, lambda: np.random.default_rng(0)])
+def test_null_never_contains_the_basis_drawn_from_the_same_seed(monkeypatch, make_seed):
+    """A basis R = random_rotation(d, seed) tested with the same seed: no null rotation Q is R.
+
+    If one were, the null would contain the basis ``R Q^T = I``, the neurons, which is exactly
+    the basis tanh data resonate with (chapter 3's rotated-basis null had that bug).
+    """
+    d = 6
+    basis = srmlib.random_rotation(d, make_seed())
+    x = data.tanh_gaussian(300, d, seed=1)
+    rotations = _null_rotations(monkeypatch, activations=x, basis=basis, epsilon=0.5,
+                                resolution=8, n_rotations=20, seed=make_seed())
+    assert len(rotations) == 20
+    for q in rotations:
+        assert not np.allclose(q, basis)
+        assert not np.allclose(basis @ q.T, np.eye(d), atol=1e-6)
+
+
+def test_null_rotations_and_planes_come_from_independent_streams(monkeypatch):
+    """The plane subset and the rotations use streams of their own: asking for a plane subset
+    does not change the rotations, and the rotations are not the root stream of the seed."""
+    x = data.tanh_gaussian(300, 6, seed=1)
+    kwargs = dict(activations=x, epsilon=0.5, resolution=8, n_rotations=4, seed=3)
+    all_planes = _null_rotations(monkeypatch, **kwargs)
+    some_planes = _null_rotations(monkeypatch, max_planes=5, **kwargs)
+    for a, b in zip(all_planes, some_planes):
+        np.testing.assert_array_equal(a, b)
+    root = np.random.default_rng(3)
+    assert not any(np.allclose(q, srmlib.random_rotation(6, root)) for q in all_planes)
+
+
 def test_rotation_test_keeps_the_basis_geometry():
     """A skewed basis is rotated as a whole; its planes and Gram matrix are kept."""
     rng = np.random.default_rng(9)
