@@ -48,6 +48,7 @@ def test_matching_null_draws_the_null_and_one_line_per_score():
     assert_labelled(ax, angle_axis=False)
     assert sum(patch.get_height() for patch in ax.patches) == 50  # every dictionary counted
     assert [line.get_xdata()[0] for line in ax.lines] == [0.6, 1.0]
+    assert ax.get_xlim()[1] > 1.0  # the highest score is not drawn on the frame
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend[-1] == f"trained: 1.000 (p = {null.p_value(1.0):.3g})"
     with pytest.raises(TypeError, match="MatchingNull"):

@@ -134,6 +134,9 @@ def plot_matching_null(null, scores: Mapping[str, float], ax: Axes | None = None
         color = PALETTE[(n + 1) % len(PALETTE)]
         ax.axvline(score, color=color, linewidth=2.0,
                    label=f"{name}: {score:.3f} (p = {null.p_value(score):.3g})")
+    values = np.concatenate([null.scores, [float(v) for v in scores.values()]])
+    pad = 0.04 * max(float(values.max() - values.min()), 1e-3)
+    ax.set_xlim(values.min() - pad, values.max() + pad)  # no line on the frame
     ax.set_xlabel("matching score (mean |cos| of matched pairs)")
     ax.set_ylabel("number of random dictionaries")
     ax.legend(loc="upper left", fontsize="small")
