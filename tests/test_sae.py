@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import srmlib
-from srmlib._random import torch_seed
+from srmlib._random import stream, torch_seed
 from srmlib import data
 from srmlib.sae import (
     SparseAutoencoder,
@@ -231,7 +231,7 @@ def test_matching_null_equals_a_slow_twin():
     """Each null score is match_features' score of the dictionary drawn from the same stream."""
     features = srmlib.overcomplete_basis(5, 3, seed=1)
     null = matching_null(features, 7, n_dictionaries=25, seed=3)
-    rng = srmlib._random.stream(3, "sae.matching_null")
+    rng = stream(3, "sae.matching_null")
     atoms = rng.standard_normal((25, 7, 3))
     slow = [match_features(a, features).score for a in atoms]
     np.testing.assert_allclose(null.scores, slow, rtol=1e-12)
