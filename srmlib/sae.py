@@ -17,8 +17,9 @@ With more atoms than dimensions the atoms form an overcomplete basis, which
 Chapter 5 ("Disentangling superposition with sparse autoencoders") explains and uses everything
 here: :class:`SparseAutoencoder`, :func:`train_sae` (seeded, batched, with a hand-written
 backward pass that the tests check against autograd), :func:`evaluate_sae` (L0, fraction of
-variance unexplained, dead latents) and :func:`match_features` (Hungarian matching of atoms to
-known features).
+variance unexplained, dead latents), :func:`match_features` (Hungarian matching of atoms to
+known features) and :func:`matching_null` (the matching scores of random dictionaries, the
+chance level a trained SAE's score is compared with).
 
 References
 ----------
@@ -38,16 +39,18 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._threads import blas_threads, torch_threads
-from ._random import torch_seed
+from ._random import stream, torch_seed
 from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
 
 __all__ = [
     "FeatureMatch",
+    "MatchingNull",
     "SAEEvaluation",
     "SAETrainingLog",
     "SparseAutoencoder",
     "evaluate_sae",
     "match_features",
+    "matching_null",
     "train_sae",
 ]
 
@@ -380,6 +383,12 @@ class SAEEvaluation:
     match : FeatureMatch or None
         Matching of the atoms to ``true_features`` (see :func:`match_features`), if given. Dead
         latents take part: a dead atom found nothing, and is scored for what it points at.
+    active : ndarray of int, shape (n_samples,)
+        Non-zero latents of each input (``l0`` is their mean).
+    squared_error : ndarray, shape (n_samples,)
+        ``|x - x_hat|^2`` of each input (``fvu`` is their sum over the total variance). With
+        ``active``, per-input values for standard errors and paired comparisons of two SAEs on
+        the same inputs.
     """
 
     l0: float
@@ -388,6 +397,8 @@ class SAEEvaluation:
     n_dead: int
     firing_rate: np.ndarray
     match: FeatureMatch | None
+    active: np.ndarray
+    squared_error: np.ndarray
 
 
 @torch.no_grad()
@@ -417,22 +428,106 @@ def evaluate_sae(sae: SparseAutoencoder, activations, true_features=None, *,
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     x = _as_activations(activations, sae)
     fires = torch.zeros(sae.n_latents, dtype=torch.float64)
-    active = error = 0.0
+    active, squared_error = [], []
     for start in range(0, len(x), batch_size):
         batch = x[start: start + batch_size]
         z = sae.encode(batch)
         nonzero = z != 0
         fires += nonzero.sum(dim=0, dtype=torch.float64)
-        active += float(nonzero.sum())
-        error += float(((batch - sae.decode(z)) ** 2).double().sum())
+        active.append(nonzero.sum(dim=1))
+        squared_error.append(((batch - sae.decode(z)) ** 2).double().sum(dim=1))
+    active = torch.cat(active).numpy()
+    squared_error = torch.cat(squared_error).numpy()
     x64 = x.double()
     variance = float(((x64 - x64.mean(dim=0)) ** 2).sum())
     firing_rate = (fires / len(x)).numpy()
     dead = firing_rate == 0
     match = None if true_features is None else match_features(sae.atoms, true_features,
                                                               threshold=threshold)
-    return SAEEvaluation(l0=active / len(x), fvu=error / variance if variance > 0 else float("nan"),
-                         dead=dead, n_dead=int(dead.sum()), firing_rate=firing_rate, match=match)
+    fvu = float(squared_error.sum()) / variance if variance > 0 else float("nan")
+    return SAEEvaluation(l0=float(active.mean()), fvu=fvu, dead=dead, n_dead=int(dead.sum()),
+                         firing_rate=firing_rate, match=match, active=active,
+                         squared_error=squared_error)
+
+
+@dataclass(frozen=True)
+class MatchingNull:
+    """Matching scores of random dictionaries: the chance level of :func:`match_features`.
+
+    Attributes
+    ----------
+    scores : ndarray, shape (n_dictionaries,)
+        The score of each random dictionary against the true features.
+    n_atoms : int
+        Atoms per random dictionary.
+    seed : int or None
+        Seed of the dictionaries (``None`` when a Generator was given).
+    """
+
+    scores: np.ndarray
+    n_atoms: int
+    seed: int | None
+
+    def p_value(self, score) -> float:
+        """``(1 + #{scores >= score}) / (1 + n_dictionaries)``: how often chance does as well.
+
+        Small when ``score`` beats most random dictionaries; never below :attr:`min_p_value`.
+        """
+        score = check_real(score, "score")
+        return (1 + int(np.count_nonzero(self.scores >= score))) / (1 + len(self.scores))
+
+    @property
+    def min_p_value(self) -> float:
+        """The smallest p-value this many dictionaries can give, ``1 / (1 + n_dictionaries)``."""
+        return 1.0 / (1 + len(self.scores))
+
+
+def matching_null(true_features, n_atoms: int, *, n_dictionaries: int = 999,
+                  seed=0) -> MatchingNull:
+    """Matching scores of ``n_dictionaries`` random dictionaries of ``n_atoms`` unit atoms.
+
+    Each dictionary's atoms are independent uniformly random directions (Gaussian rows scaled
+    to unit length), drawn exactly as :class:`SparseAutoencoder` draws its initial atoms, so an
+    untrained SAE is one draw from this null. A trained SAE's
+    :func:`match_features` score means something only against it: in few dimensions, many
+    random atoms already lie close to every feature (16 random atoms in 3 dimensions score
+    about 0.94 against 8 features).
+
+    Parameters
+    ----------
+    true_features : array_like, shape (n_features, n_dims)
+        Known feature directions, one per row (none zero).
+    n_atoms : int
+        Atoms per dictionary (the SAE's ``n_latents``).
+    n_dictionaries : int
+        Random dictionaries drawn; the smallest p-value is ``1 / (1 + n_dictionaries)``.
+    seed : int, numpy.random.Generator or None
+        Source of the dictionaries: a stream of its own (``"sae.matching_null"``), never the
+        draws of an SAE's initial atoms with the same seed.
+
+    Returns
+    -------
+    MatchingNull
+
+    Examples
+    --------
+    >>> null = matching_null(np.eye(3), 3, n_dictionaries=99, seed=0)
+    >>> null.p_value(1.0)
+    0.01
+    """
+    f = _unit_rows(true_features, "true_features")
+    n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
+    n_dictionaries = check_int(n_dictionaries, "n_dictionaries", minimum=1)
+    rng = stream(seed, "sae.matching_null")
+    atoms = rng.standard_normal((n_dictionaries, n_atoms, f.shape[1]))
+    atoms /= np.linalg.norm(atoms, axis=2, keepdims=True)
+    scores = np.empty(n_dictionaries)
+    for i, dictionary in enumerate(atoms):
+        similarity = np.abs(f @ dictionary.T)
+        rows, cols = linear_sum_assignment(similarity, maximize=True)
+        scores[i] = similarity[rows, cols].sum() / len(f)
+    return MatchingNull(scores=scores, n_atoms=n_atoms,
+                        seed=None if isinstance(seed, np.random.Generator) else seed)
 
 
 # --------------------------------------------------------------------------- internals

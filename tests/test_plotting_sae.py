@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from srmlib import plotting
-from srmlib.sae import match_features
+from srmlib.sae import match_features, matching_null
 from tests.figure_checks import assert_labelled
 
 
@@ -40,3 +40,18 @@ def test_sparsity_tradeoff_draws_one_line_per_family():
         plotting.plot_sparsity_tradeoff({"a": ([1, 2], [0.1])})
     with pytest.raises(ValueError, match="non-empty"):
         plotting.plot_sparsity_tradeoff({})
+
+
+def test_matching_null_draws_the_null_and_one_line_per_score():
+    null = matching_null(np.eye(3), 4, n_dictionaries=50, seed=0)
+    ax = plotting.plot_matching_null(null, {"untrained": 0.6, "trained": 1.0})
+    assert_labelled(ax, angle_axis=False)
+    assert sum(patch.get_height() for patch in ax.patches) == 50  # every dictionary counted
+    assert [line.get_xdata()[0] for line in ax.lines] == [0.6, 1.0]
+    assert ax.get_xlim()[1] > 1.0  # the highest score is not drawn on the frame
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend[-1] == f"trained: 1.000 (p = {null.p_value(1.0):.3g})"
+    with pytest.raises(TypeError, match="MatchingNull"):
+        plotting.plot_matching_null(null.scores, {"a": 1.0})
+    with pytest.raises(ValueError, match="non-empty"):
+        plotting.plot_matching_null(null, {})

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 import srmlib
-from srmlib._random import torch_seed
+from srmlib._random import stream, torch_seed
 from srmlib import data
 from srmlib.sae import (
     SparseAutoencoder,
     evaluate_sae,
     match_features,
+    matching_null,
     train_sae,
 )
 
@@ -148,6 +149,24 @@ def test_evaluation_statistics_by_hand(planted, trained_relu):
     assert ev.match is None
 
 
+def test_per_input_values_equal_a_slow_twin(planted, trained_topk):
+    """``active`` and ``squared_error``, row by row, and the summaries they give."""
+    features, _, test = planted
+    sae, _ = trained_topk
+    ev = evaluate_sae(sae, test, batch_size=333)
+    assert ev.active.shape == ev.squared_error.shape == (len(test),)
+    with torch.no_grad():
+        for i in range(0, len(test), 97):
+            x = torch.as_tensor(test[i: i + 1], dtype=torch.float32)
+            z = sae.encode(x)
+            assert ev.active[i] == int((z != 0).sum())
+            error = float(((x - sae.decode(z)) ** 2).sum())
+            assert ev.squared_error[i] == pytest.approx(error, rel=1e-5, abs=1e-12)
+    assert ev.l0 == pytest.approx(ev.active.mean())
+    variance = ((test - test.mean(axis=0)) ** 2).sum()
+    assert ev.fvu == pytest.approx(ev.squared_error.sum() / variance, rel=1e-6)
+
+
 def test_dead_latents_are_counted():
     sae = SparseAutoencoder(3, 4, seed=0)
     with torch.no_grad():
@@ -206,6 +225,52 @@ def test_match_features_of_a_random_rotation_is_low():
     random_atoms = rng.standard_normal((N_FEATURES, N_DIMS))
     assert match_features(features, features).score == pytest.approx(1.0)
     assert match_features(random_atoms, features).score < 0.9
+
+
+def test_matching_null_equals_a_slow_twin():
+    """Each null score is match_features' score of the dictionary drawn from the same stream."""
+    features = srmlib.overcomplete_basis(5, 3, seed=1)
+    null = matching_null(features, 7, n_dictionaries=25, seed=3)
+    rng = stream(3, "sae.matching_null")
+    atoms = rng.standard_normal((25, 7, 3))
+    slow = [match_features(a, features).score for a in atoms]
+    np.testing.assert_allclose(null.scores, slow, rtol=1e-12)
+    assert null.n_atoms == 7 and null.seed == 3
+
+
+def test_matching_null_has_the_chance_distribution():
+    """One feature and one random atom in 2-D: |cos| of a uniform angle, mean 2 / pi."""
+    null = matching_null([[1.0, 0.0]], 1, n_dictionaries=4000, seed=0)
+    spread = np.sqrt(0.5 - 4 / np.pi**2) / np.sqrt(4000)
+    assert abs(null.scores.mean() - 2 / np.pi) < 4 * spread
+    # an untrained SAE draws its atoms the same way: their scores share the null's mean
+    features = srmlib.overcomplete_basis(6, 3, seed=0)
+    null = matching_null(features, 8, n_dictionaries=2000, seed=1)
+    untrained = [match_features(SparseAutoencoder(3, 8, seed=s).atoms, features).score
+                 for s in range(300)]
+    spread = np.hypot(np.std(untrained) / np.sqrt(300), null.scores.std() / np.sqrt(2000))
+    assert abs(np.mean(untrained) - null.scores.mean()) < 4 * spread
+
+
+def test_matching_null_p_values_and_seeds():
+    null = matching_null(np.eye(3), 4, n_dictionaries=9, seed=0)
+    ranked = np.sort(null.scores)
+    assert null.p_value(2.0) == null.min_p_value == pytest.approx(0.1)
+    assert null.p_value(-1.0) == pytest.approx(1.0)
+    assert null.p_value(ranked[4]) == pytest.approx((1 + 5) / 10)
+    np.testing.assert_array_equal(null.scores, matching_null(np.eye(3), 4, n_dictionaries=9,
+                                                             seed=0).scores)
+    assert not np.array_equal(null.scores, matching_null(np.eye(3), 4, n_dictionaries=9,
+                                                         seed=1).scores)
+    assert matching_null(np.eye(3), 4, n_dictionaries=3, seed=np.random.default_rng(0)).seed is None
+    with pytest.raises(ValueError, match="n_atoms"):
+        matching_null(np.eye(3), 0)
+    with pytest.raises(ValueError, match="n_dictionaries"):
+        matching_null(np.eye(3), 2, n_dictionaries=0)
+    with pytest.raises(ValueError, match="zero rows"):
+        matching_null(np.zeros((2, 3)), 2)
+    with pytest.raises(TypeError, match="score"):
+        null.p_value("high")
 
 
 def test_sae_atoms_are_an_overcomplete_basis_for_srm(trained_topk, planted):

@@ -22,7 +22,7 @@ from .activations import (
 )
 from .metrics import plot_alignment_bars, plot_correlation_matrix
 from .runs import plot_sweep
-from .sae import plot_feature_recovery, plot_sparsity_tradeoff
+from .sae import plot_feature_recovery, plot_matching_null, plot_sparsity_tradeoff
 from .srm import (
     plot_cone_geometry,
     plot_isotropic_expectation,
@@ -49,6 +49,7 @@ __all__ = [
     "PALETTE",
     "plot_cone_geometry",
     "plot_feature_recovery",
+    "plot_matching_null",
     "plot_feature_arrangement",
     "plot_feature_dimensionality",
     "plot_gram_matrix",

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from matplotlib.axes import Axes
 
-from ..sae import FeatureMatch
-from ._style import PALETTE, _new_axes, _styled
+from ..sae import FeatureMatch, MatchingNull
+from ._style import OKABE_ITO, PALETTE, _new_axes, _styled
 
 # --------------------------------------------------------------------------- chapter 5: SAEs
 
@@ -98,3 +98,49 @@ def plot_sparsity_tradeoff(
     ax.set_title(title if title is not None else "Sparsity against reconstruction")
     return ax
 
+
+
+@_styled
+def plot_matching_null(null, scores: Mapping[str, float], ax: Axes | None = None, *,
+                       title: str | None = None) -> Axes:
+    """Matching scores of random dictionaries (a histogram) against the scores of given SAEs.
+
+    Parameters
+    ----------
+    null : srmlib.sae.MatchingNull
+        From :func:`srmlib.sae.matching_null`.
+    scores : mapping of str to float
+        A matching score per SAE (say ``{"untrained": 0.94, "TopK": 1.0}``), each drawn as a
+        vertical line labelled with its p-value against the null.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when ``None``.
+    title : str, optional
+        Defaults to the number of random dictionaries and their atoms.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One histogram and one vertical line per score, in the order given.
+    """
+    if not isinstance(null, MatchingNull):
+        raise TypeError(f"null must be a MatchingNull, got {type(null).__name__}")
+    if not isinstance(scores, Mapping) or not scores:
+        raise ValueError("scores must be a non-empty mapping of name to matching score")
+    ax = _new_axes(ax)
+    ax.hist(null.scores, bins=30, color=OKABE_ITO["sky_blue"], alpha=0.8,
+            label=f"{len(null.scores)} random dictionaries")
+    for n, (name, score) in enumerate(scores.items()):
+        score = float(score)
+        color = PALETTE[(n + 1) % len(PALETTE)]
+        ax.axvline(score, color=color, linewidth=2.0,
+                   label=f"{name}: {score:.3f} (p = {null.p_value(score):.3g})")
+    values = np.concatenate([null.scores, [float(v) for v in scores.values()]])
+    pad = 0.04 * max(float(values.max() - values.min()), 1e-3)
+    ax.set_xlim(values.min() - pad, values.max() + pad)  # no line on the frame
+    ax.set_xlabel("matching score (mean |cos| of matched pairs)")
+    ax.set_ylabel("number of random dictionaries")
+    ax.legend(loc="upper left", fontsize="small")
+    ax.set_title(title if title is not None else
+                 f"Matching score against {len(null.scores)} random dictionaries of "
+                 f"{null.n_atoms} atoms")
+    return ax
