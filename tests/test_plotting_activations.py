@@ -27,6 +27,23 @@ def test_basis_preference_bars():
         plot_basis_preference({})
 
 
+def test_basis_preference_reference_markers_sit_on_their_bars():
+    z = {"tanh": {"Adam": 8.0, "SGD": 6.0}, "identity": {"Adam": 0.5, "SGD": -1.0}}
+    untrained = {"tanh": {"Adam": 4.0, "SGD": 4.0}, "identity": {"Adam": 0.1, "SGD": 0.1}}
+    ax = plot_basis_preference(z, reference=untrained, group_label="optimiser")
+    assert_labelled(ax, angle_axis=False)
+    bars = [p for p in ax.patches if p.get_width() < 1]
+    markers = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    centres = sorted((round(b.get_x() + b.get_width() / 2, 6), b.get_height()) for b in bars)
+    expected = {(0.0 - 0.2, 8.0): 4.0, (0.0 + 0.2, 6.0): 4.0, (1.0 - 0.2, 0.5): 0.1,
+                (1.0 + 0.2, -1.0): 0.1}
+    for (x, height), (mx, my) in zip(centres, sorted(map(tuple, markers))):
+        assert mx == pytest.approx(x) and my == pytest.approx(expected[round(x, 6), height])
+    assert "untrained" in [t.get_text() for t in ax.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="reference"):
+        plot_basis_preference(z, reference={"tanh": {"Adam": 1.0, "SGD": 1.0}})
+
+
 def test_alignment_over_training_lines():
     ax = plot_alignment_over_training([0, 5, 10], {"a": [1, 2, 3], "b": [1, 1, 1]})
     assert_labelled(ax, angle_axis=False)

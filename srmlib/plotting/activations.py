@@ -29,35 +29,53 @@ __all__ = ["alignment_animation", "plot_basis_preference", "plot_alignment_over_
 
 
 @_styled
-def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float | None = None,
-                          title: str | None = None) -> Axes:
-    """Rotation-test z-scores per activation function and basis, as grouped bars.
+def plot_basis_preference(z_scores, ax: Axes | None = None, *, reference=None,
+                          reference_label: str = "untrained", threshold: float | None = None,
+                          title: str | None = None, group_label: str = "basis") -> Axes:
+    """Rotation-test z-scores per activation function and group, as grouped bars.
+
+    A group is a basis (standard, rotated) or a condition (Adam, SGD); each activation has one
+    bar per group. ``reference`` marks, on each bar, the z-score of a reference network (the
+    same network at initialisation, say) with a white diamond.
 
     Parameters
     ----------
     z_scores : dict of str -> dict of str -> float
-        ``{activation: {basis name: z}}``; every activation must have the same bases.
+        ``{activation: {group: z}}``; every activation must have the same groups, in order.
+    reference : dict of str -> dict of str -> float, optional
+        The reference z-scores, with the same keys as ``z_scores``.
+    reference_label : str
+        Legend label of the reference markers.
     threshold : float, optional
         Draw the band ``|z| < threshold`` ("within the noise of random bases").
     title : str, optional
+    group_label : str
+        What a group is, for the legend title (``"basis"``, ``"optimiser"``).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     if not isinstance(z_scores, dict) or not z_scores:
-        raise TypeError("z_scores must be a non-empty dict {activation: {basis: z}}")
+        raise TypeError("z_scores must be a non-empty dict {activation: {group: z}}")
     names = list(z_scores)
-    bases = list(z_scores[names[0]])
-    if any(list(z_scores[n]) != bases for n in names):
-        raise ValueError("z_scores: every activation must have the same bases, in order")
+    groups = list(z_scores[names[0]])
+    if any(list(z_scores[n]) != groups for n in names):
+        raise ValueError("z_scores: every activation must have the same bases (groups), in order")
+    if reference is not None and (not isinstance(reference, dict) or list(reference) != names
+                                  or any(list(reference[n]) != groups for n in names)):
+        raise ValueError("reference must have the same activations and groups as z_scores")
     ax = _new_axes(ax, figsize=(8.0, 3.8))
-    width = 0.8 / len(bases)
+    width = 0.8 / len(groups)
     positions = np.arange(len(names))
-    for b, basis in enumerate(bases):
-        values = [float(z_scores[n][basis]) for n in names]
-        ax.bar(positions + (b - (len(bases) - 1) / 2) * width, values, width, label=basis,
-               color=PALETTE[b % len(PALETTE)])
+    for g, group in enumerate(groups):
+        at = positions + (g - (len(groups) - 1) / 2) * width
+        ax.bar(at, [float(z_scores[n][group]) for n in names], width, label=group,
+               color=PALETTE[g % len(PALETTE)])
+        if reference is not None:
+            ax.scatter(at, [float(reference[n][group]) for n in names], marker="D", s=28,
+                       facecolor="white", edgecolor=BASELINE_COLOR, linewidth=1.2, zorder=3,
+                       label=reference_label if g == 0 else None)
     if threshold is not None:
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
@@ -66,7 +84,7 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float 
     ax.set_xlabel("activation function")
     ax.set_ylabel("z-score vs random bases (null std)")
     ax.set_title(title if title is not None else "Which basis does each representation prefer?")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title=group_label, title_fontsize="small")
     return ax
 
 
