@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from ._validation import as_float_tensor, check_choice, check_int, check_real
-from ._threads import torch_threads
+from ._threads import single_thread, torch_threads
 from .bases import random_rotation
 from .stats import RotationTest, rotation_test
 
@@ -395,6 +395,11 @@ def class_selectivity(activations, labels, basis=None, *, epsilon: float = 0.8,
     counts : ndarray of int, shape (2k,)
         Samples in each cone.
     """
+    with single_thread():  # small arrays: a second thread only waits (see srmlib._threads)
+        return _class_selectivity(activations, labels, basis, epsilon, min_samples)
+
+
+def _class_selectivity(activations, labels, basis, epsilon, min_samples):
     x = as_float_tensor(activations, "activations", ndim=2).cpu().numpy().astype(np.float64)
     y = np.asarray(labels)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):

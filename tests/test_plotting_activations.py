@@ -44,6 +44,17 @@ def test_basis_preference_reference_markers_sit_on_their_bars():
         plot_basis_preference(z, reference={"tanh": {"Adam": 1.0, "SGD": 1.0}})
 
 
+def test_basis_preference_leaves_out_what_was_not_tested():
+    z = {"tanh": {"standard": 8.0, "rotated": 0.5}, "relu": {"standard": 3.0, "rotated": np.nan}}
+    reference = {"tanh": {"standard": 4.0, "rotated": np.nan},
+                 "relu": {"standard": 2.0, "rotated": np.nan}}
+    ax = plot_basis_preference(z, reference=reference, threshold=4)
+    heights = [p.get_height() for p in ax.patches if p.get_width() < 1]
+    assert sorted(h for h in heights if np.isfinite(h)) == [0.5, 3.0, 8.0]
+    markers = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    assert sorted(float(y) for y in markers[:, 1] if np.isfinite(y)) == [2.0, 4.0]
+
+
 def test_alignment_over_training_lines():
     ax = plot_alignment_over_training([0, 5, 10], {"a": [1, 2, 3], "b": [1, 1, 1]})
     assert_labelled(ax, angle_axis=False)
@@ -83,3 +94,10 @@ def test_alignment_animation_is_an_offline_player():
         alignment_animation(frames, [0])
     with pytest.raises(TypeError):
         alignment_animation([{"a": 1}], [0])
+    with pytest.raises(ValueError, match="title"):
+        alignment_animation(frames, [0, 10], title="no placeholder")
+
+
+def test_alignment_over_training_takes_an_x_label():
+    ax = plot_alignment_over_training([0, 50, 100], {"a": [0, 1, 2]}, xlabel="training (%)")
+    assert ax.get_xlabel() == "training (%)"

@@ -42,8 +42,9 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, reference=None,
     ----------
     z_scores : dict of str -> dict of str -> float
         ``{activation: {group: z}}``; every activation must have the same groups, in order.
+        NaN leaves a bar out (a basis not tested for that activation).
     reference : dict of str -> dict of str -> float, optional
-        The reference z-scores, with the same keys as ``z_scores``.
+        The reference z-scores, with the same keys as ``z_scores`` (NaN: no marker).
     reference_label : str
         Legend label of the reference markers.
     threshold : float, optional
@@ -90,15 +91,18 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, reference=None,
 
 @_styled
 def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
-                                 ylabel: str = "statistic", title: str | None = None,
+                                 ylabel: str = "statistic", xlabel: str = "epoch",
+                                 title: str | None = None,
                                  threshold: float | None = None) -> Axes:
-    """A statistic of the representation against the training epoch, one line per model.
+    """A statistic of the representation against training time, one line per model.
 
     Parameters
     ----------
-    epochs : array_like of int, shape (S,)
+    epochs : array_like, shape (S,)
+        When each value was taken: epochs, or (for runs of different lengths) the percentage
+        of each run's training, with ``xlabel`` saying which.
     curves : dict of str -> array_like, shape (S,)
-    ylabel : str
+    ylabel, xlabel : str
     title : str, optional
     threshold : float, optional
         Shade ``-threshold .. threshold`` (for z-scores: the range of random bases).
@@ -125,7 +129,7 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
             raise ValueError(f"threshold must be positive, got {threshold}")
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else "Alignment during training")
     ax.legend(fontsize="small")
@@ -171,8 +175,8 @@ def plot_digit_grid(images, image_shape, ax: Axes | None = None, *, n_columns: i
     return ax
 
 
-def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
-                        dpi: int = 72) -> HTML:
+def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
+                        fps: float = 3.0, dpi: int = 72) -> HTML:
     """Mean-over-planes resonance ratio at each training snapshot, as a kernel-free player.
 
     Parameters
@@ -180,7 +184,9 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
     results : sequence of dict of str -> SRMResult
         One dict per frame (snapshot), ``{curve label: unsigned SRM result}``.
     epochs : array_like of int, shape (n_frames,)
-        Epoch of each frame, for the title.
+        Epoch (or other time) of each frame, for the title.
+    title : str
+        Title of each frame, with ``{}`` where the frame's value of ``epochs`` goes.
     fps : float
         Frames per second.
     dpi : int
@@ -194,6 +200,8 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
     from ..widgets import _animate
 
     epochs = np.asarray(epochs)
+    if not isinstance(title, str) or "{}" not in title:
+        raise ValueError(f"title must be a string with a {{}} for the frame's value, got {title!r}")
     if len(results) != len(epochs) or not len(results):
         raise ValueError(f"results has {len(results)} frames, epochs {len(epochs)}")
     for frame in results:
@@ -218,7 +226,7 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
             ax.set_ylim(0.0, top)
             ax.set_xlabel(_ANGLE_LABEL)
             ax.set_ylabel("resonance ratio (mean over planes)")
-            ax.set_title(f"SRM after epoch {int(epochs[k])}")
+            ax.set_title(title.format(int(epochs[k])))
             ax.legend(fontsize="small", loc="upper right")
 
     return _animate(fig, len(results), draw, fps)
