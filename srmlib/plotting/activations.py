@@ -85,7 +85,8 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, reference=None,
     ax.set_xlabel("activation function")
     ax.set_ylabel("z-score vs random bases (null std)")
     ax.set_title(title if title is not None else "Which basis does each representation prefer?")
-    ax.legend(fontsize="small", title=group_label, title_fontsize="small")
+    ax.legend(fontsize="small", title=group_label, title_fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))  # beside the axes: it can hide no bar
     return ax
 
 
