@@ -18,8 +18,9 @@ module                         privileged basis
 Every module acts on the last dimension of its input, ``(..., n_dims)``; :func:`make_activation`
 builds one by name. :func:`axis_harmonic` and :func:`empty_sector` are statistics of an SRM
 result for :func:`srmlib.stats.rotation_test` (does a representation prefer this basis?),
-:func:`basis_preference` runs that test in several bases at once, and
-:func:`class_selectivity` scores basis directions as "grandmother neurons". The isotropic
+:func:`basis_preference` runs that test in several bases at once,
+:func:`preference_change` asks whether that preference changed between two representations
+(a trained network and the same network untrained; Adam and SGD), and :func:`class_selectivity` scores basis directions as "grandmother neurons". The isotropic
 ones follow Bird (2025), "The Spotlight Resonance Method", arXiv:2505.13471, but are written to
 be finite, with finite gradients, at and near ``x = 0``.
 """
@@ -31,9 +32,9 @@ import torch
 from torch import nn
 
 from ._validation import as_float_tensor, check_choice, check_int, check_real
-from ._threads import torch_threads
+from ._threads import single_thread, torch_threads
 from .bases import random_rotation
-from .stats import rotation_test
+from .stats import RotationTest, rotation_test
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -47,6 +48,7 @@ __all__ = [
     "cone_cosines",
     "empty_sector",
     "make_activation",
+    "preference_change",
     "privileged_basis",
 ]
 
@@ -284,6 +286,78 @@ def basis_preference(activations, bases, *, seed: int = 0, **kwargs) -> dict:
                 for name, basis in bases.items()}
 
 
+def preference_change(test, reference) -> RotationTest:
+    """Did the preference for a basis change between two representations? A paired rotation test.
+
+    ``test`` and ``reference`` are rotation tests (:func:`srmlib.stats.rotation_test`,
+    :func:`basis_preference`) of two representations of the same inputs in the same basis, with
+    the same seed, statistic, ``epsilon`` and number of rotations: a trained network and the
+    same network at initialisation, or one trained with Adam and one with SGD. Drawn from one
+    seed, their ``k``-th random bases are the same rotation of the basis, so the statistic can
+    be differenced basis by basis: the change ``test - reference`` in the given basis is
+    compared with the changes in the random bases. If the change had nothing to do with the
+    basis (training sharpened or blurred the representation in every direction alike), the
+    given basis would be one more random basis. A change far beyond every random basis means
+    the representation moved towards (or away from) this basis in particular. (Chapter 3.)
+
+    The difference is the book's, not Bird's (2025): a paired version of the rotation null.
+
+    Parameters
+    ----------
+    test, reference : RotationTest
+        The two tests; ``reference`` is the baseline (the untrained network, say). They must
+        have been run in the same basis, which a test does not record: that is the caller's to
+        ensure.
+
+    Returns
+    -------
+    RotationTest
+        ``observed = test.observed - reference.observed``, ``null = test.null -
+        reference.null`` (one value per random basis), its p-value
+        ``(1 + #{null >= observed}) / (1 + n_rotations)`` and ``z_score``; ``result`` is
+        ``test.result`` and ``statistic`` is ``"change of <statistic>"``.
+
+    Raises
+    ------
+    TypeError
+        If either is not a :class:`~srmlib.stats.RotationTest`.
+    ValueError
+        If their random bases cannot be paired: another seed (or none), statistic, epsilon,
+        number of rotations, dimension or set of planes.
+
+    Examples
+    --------
+    >>> x = np.tanh(3 * np.random.default_rng(0).standard_normal((500, 4)))
+    >>> before = rotation_test(0.1 * x, statistic=axis_harmonic, epsilon=0.8, n_rotations=19)
+    >>> after = rotation_test(x, statistic=axis_harmonic, epsilon=0.8, n_rotations=19)
+    >>> change = preference_change(after, before)
+    >>> change.observed == after.observed - before.observed
+    True
+    """
+    for name, value in (("test", test), ("reference", reference)):
+        if not isinstance(value, RotationTest):
+            raise TypeError(f"{name} must be a RotationTest, got {type(value).__name__}")
+    if test.seed is None or reference.seed is None:
+        raise ValueError("test and reference must come from an integer seed (a Generator or "
+                         "None draws other random bases each time, which cannot be paired)")
+    for field in ("seed", "statistic", "epsilon", "n_rotations", "n_dims"):
+        if getattr(test, field) != getattr(reference, field):
+            raise ValueError(f"test and reference differ in {field} ({getattr(test, field)!r} "
+                             f"and {getattr(reference, field)!r}); their random bases cannot "
+                             "be paired")
+    if (test.result is not None and reference.result is not None
+            and not np.array_equal(test.result.planes, reference.result.planes)):
+        raise ValueError("test and reference were computed on different planes")
+    observed = test.observed - reference.observed
+    null = np.asarray(test.null, dtype=float) - np.asarray(reference.null, dtype=float)
+    p_value = (1 + int(np.count_nonzero(null >= observed))) / (1 + test.n_rotations)
+    return RotationTest(
+        observed=float(observed), null=null, p_value=p_value,
+        statistic=f"change of {test.statistic}", result=test.result, epsilon=test.epsilon,
+        n_rotations=test.n_rotations, seed=test.seed, n_samples=test.n_samples,
+        n_dims=test.n_dims)
+
+
 def empty_sector(result) -> float:
     """``1 - min over angles of the mean-over-planes resonance ratio`` of an unsigned result.
 
@@ -321,6 +395,11 @@ def class_selectivity(activations, labels, basis=None, *, epsilon: float = 0.8,
     counts : ndarray of int, shape (2k,)
         Samples in each cone.
     """
+    with single_thread():  # small arrays: a second thread only waits (see srmlib._threads)
+        return _class_selectivity(activations, labels, basis, epsilon, min_samples)
+
+
+def _class_selectivity(activations, labels, basis, epsilon, min_samples):
     x = as_float_tensor(activations, "activations", ndim=2).cpu().numpy().astype(np.float64)
     y = np.asarray(labels)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):

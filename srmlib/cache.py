@@ -209,7 +209,8 @@ def _checksum(state) -> str:
         if isinstance(value, torch.Tensor):
             t = value.detach().cpu().contiguous()
             digest.update(f"{where}:{t.dtype}:{tuple(t.shape)}:".encode())
-            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            if t.numel():  # an empty tensor has no bytes (and a stride torch cannot view)
+                digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
         elif isinstance(value, Mapping):
             for k in sorted(value):
                 visit(value[k], f"{where}/{k}")

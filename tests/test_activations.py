@@ -216,3 +216,51 @@ def test_basis_preference_finds_the_basis_of_a_rotated_tanh():
     np.testing.assert_allclose(tests["rotated"].null, direct.null)
     with pytest.raises(TypeError, match="bases"):
         activations.basis_preference(x, [np.eye(d)])
+
+
+def _harmonic_test(x, seed=1, n_rotations=19, **kwargs):
+    d = x.shape[1]
+    return srmlib.stats.rotation_test(
+        x, np.eye(d), statistic=activations.axis_harmonic,
+        epsilon=srmlib.epsilon_for_isotropic_fraction(d, 0.05), resolution=36,
+        n_rotations=n_rotations, seed=seed, **kwargs)
+
+
+def test_preference_change_pairs_the_random_bases():
+    d, n = 8, 3000
+    before = _harmonic_test(srmlib.data.tanh_gaussian(n, d, 0, gain=0.3))
+    after = _harmonic_test(srmlib.data.tanh_gaussian(n, d, 1, gain=3.0))
+    change = activations.preference_change(after, before)
+    # slow twin: difference basis by basis, and the p-value counted by hand
+    assert change.observed == pytest.approx(after.observed - before.observed)
+    for k in range(19):
+        assert change.null[k] == pytest.approx(after.null[k] - before.null[k])
+    assert change.p_value == pytest.approx(
+        (1 + sum(v >= change.observed for v in change.null)) / 20)
+    assert change.statistic == "change of axis_harmonic" and change.n_rotations == 19
+    # saturating tanh units add a ripple locked to the neurons: far beyond every random basis
+    assert change.p_value == change.min_p_value and change.z_score > 5
+
+
+def test_preference_change_ignores_a_change_towards_another_basis():
+    d, n = 8, 3000
+    rotation = srmlib.random_rotation(d, 3)
+    before = _harmonic_test(srmlib.data.tanh_gaussian(n, d, 0, gain=0.3))
+    elsewhere = _harmonic_test(srmlib.data.tanh_gaussian(n, d, 1, gain=3.0) @ rotation)
+    assert abs(activations.preference_change(elsewhere, before).z_score) < 4
+
+
+def test_preference_change_rejects_tests_that_cannot_be_paired():
+    x = srmlib.data.tanh_gaussian(500, 4, 0, gain=2.0)
+    test = _harmonic_test(x)
+    with pytest.raises(TypeError, match="reference"):
+        activations.preference_change(test, 1.0)
+    with pytest.raises(ValueError, match="seed"):
+        activations.preference_change(test, _harmonic_test(x, seed=2))
+    with pytest.raises(ValueError, match="n_rotations"):
+        activations.preference_change(test, _harmonic_test(x, n_rotations=9))
+    with pytest.raises(ValueError, match="integer seed"):
+        activations.preference_change(test, _harmonic_test(x, seed=np.random.default_rng(1)))
+    with pytest.raises(ValueError, match="planes"):
+        activations.preference_change(_harmonic_test(x, max_planes=3),
+                                      _harmonic_test(x[::-1].copy(), max_planes=4))

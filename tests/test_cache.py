@@ -38,6 +38,18 @@ def test_miss_then_hit_returns_the_same_state(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [first.path.name]  # no temporary left
 
 
+
+def test_empty_and_scalar_tensors_round_trip(tmp_path):
+    state = {"empty": torch.from_numpy(np.array([], dtype=np.int64)),  # stride 0
+             "scalar": torch.tensor(2.5),
+             "none": None}
+    first = cache.cached_state({"seed": 1}, lambda: state, cache_dir=tmp_path)
+    second = cache.cached_state({"seed": 1}, lambda: state, cache_dir=tmp_path)
+    assert second.hit and second.state["none"] is None
+    assert second.state["empty"].shape == (0,) and second.state["empty"].dtype == torch.int64
+    assert torch.equal(second.state["scalar"], first.state["scalar"])
+
+
 def test_state_dict_round_trip_loads_into_a_model(tmp_path):
     model = torch.nn.Linear(3, 2)
     stored = cache.cached_state({"m": 1}, model.state_dict, cache_dir=tmp_path)

@@ -251,6 +251,33 @@ def test_fit_autoencoder_cache_gives_the_same_model(tmp_path):
     assert len(list(tmp_path.iterdir())) == 2
 
 
+def test_fit_autoencoder_optimiser_and_held_out_inputs_are_part_of_the_key(tmp_path):
+    x, held_out = _images(), _images(30, seed=1)
+    kwargs = dict(n_hidden=8, n_bottleneck=3, epochs=3, batch_size=32, seed=0, lr=0.05,
+                  cache=True, cache_dir=tmp_path)
+    adam, adam_log, _ = models.fit_autoencoder(x, "tanh", **kwargs)
+    sgd, sgd_log, hit = models.fit_autoencoder(x, "tanh", optimizer="sgd", test=held_out,
+                                               snapshot_epochs=[0], snapshot_inputs=x[:7],
+                                               **kwargs)
+    assert not hit and adam_log.test_loss is None
+    assert not torch.equal(adam.hidden.weight, sgd.hidden.weight)
+    # the same call without the cache trains the same model, and reports the same losses
+    model = models.MLPAutoencoder(10, 8, 3, activation="tanh", seed=0)
+    log = models.train_autoencoder(model, x, epochs=3, batch_size=32, seed=0, lr=0.05,
+                                   optimizer="sgd", test=held_out, snapshot_epochs=[0],
+                                   snapshot_layer="hidden_activation", snapshot_inputs=x[:7])
+    assert torch.equal(model.hidden.weight, sgd.hidden.weight)
+    assert sgd_log.test_loss == log.test_loss and sgd_log.snapshots.shape == (1, 7, 8)
+    _, again, hit = models.fit_autoencoder(x, "tanh", optimizer="sgd", test=held_out,
+                                           snapshot_epochs=[0], snapshot_inputs=x[:7], **kwargs)
+    assert hit and again.test_loss == log.test_loss
+    _, _, hit = models.fit_autoencoder(x, "tanh", optimizer="sgd", test=held_out[:20],
+                                       snapshot_epochs=[0], snapshot_inputs=x[:7], **kwargs)
+    assert not hit  # other held-out inputs, other key
+    with pytest.raises(ValueError, match="optimizer"):
+        models.fit_autoencoder(x, "tanh", optimizer="adagrad")
+
+
 @pytest.mark.parametrize("kwargs, error", [
     (dict(epochs=0), ValueError), (dict(optimizer="rmsprop"), ValueError),
     (dict(momentum=1.0), ValueError), (dict(snapshot_epochs=[5]), ValueError),

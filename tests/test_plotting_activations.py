@@ -27,6 +27,34 @@ def test_basis_preference_bars():
         plot_basis_preference({})
 
 
+def test_basis_preference_reference_markers_sit_on_their_bars():
+    z = {"tanh": {"Adam": 8.0, "SGD": 6.0}, "identity": {"Adam": 0.5, "SGD": -1.0}}
+    untrained = {"tanh": {"Adam": 4.0, "SGD": 4.0}, "identity": {"Adam": 0.1, "SGD": 0.1}}
+    ax = plot_basis_preference(z, reference=untrained, group_label="optimiser")
+    assert_labelled(ax, angle_axis=False)
+    bars = [p for p in ax.patches if p.get_width() < 1]
+    markers = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    centres = sorted((round(b.get_x() + b.get_width() / 2, 6), b.get_height()) for b in bars)
+    expected = {(0.0 - 0.2, 8.0): 4.0, (0.0 + 0.2, 6.0): 4.0, (1.0 - 0.2, 0.5): 0.1,
+                (1.0 + 0.2, -1.0): 0.1}
+    for (x, height), (mx, my) in zip(centres, sorted(map(tuple, markers))):
+        assert mx == pytest.approx(x) and my == pytest.approx(expected[round(x, 6), height])
+    assert "untrained" in [t.get_text() for t in ax.get_legend().get_texts()]
+    with pytest.raises(ValueError, match="reference"):
+        plot_basis_preference(z, reference={"tanh": {"Adam": 1.0, "SGD": 1.0}})
+
+
+def test_basis_preference_leaves_out_what_was_not_tested():
+    z = {"tanh": {"standard": 8.0, "rotated": 0.5}, "relu": {"standard": 3.0, "rotated": np.nan}}
+    reference = {"tanh": {"standard": 4.0, "rotated": np.nan},
+                 "relu": {"standard": 2.0, "rotated": np.nan}}
+    ax = plot_basis_preference(z, reference=reference, threshold=4)
+    heights = [p.get_height() for p in ax.patches if p.get_width() < 1]
+    assert sorted(h for h in heights if np.isfinite(h)) == [0.5, 3.0, 8.0]
+    markers = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    assert sorted(float(y) for y in markers[:, 1] if np.isfinite(y)) == [2.0, 4.0]
+
+
 def test_alignment_over_training_lines():
     ax = plot_alignment_over_training([0, 5, 10], {"a": [1, 2, 3], "b": [1, 1, 1]})
     assert_labelled(ax, angle_axis=False)
@@ -66,3 +94,10 @@ def test_alignment_animation_is_an_offline_player():
         alignment_animation(frames, [0])
     with pytest.raises(TypeError):
         alignment_animation([{"a": 1}], [0])
+    with pytest.raises(ValueError, match="title"):
+        alignment_animation(frames, [0, 10], title="no placeholder")
+
+
+def test_alignment_over_training_takes_an_x_label():
+    ax = plot_alignment_over_training([0, 50, 100], {"a": [0, 1, 2]}, xlabel="training (%)")
+    assert ax.get_xlabel() == "training (%)"

@@ -29,35 +29,54 @@ __all__ = ["alignment_animation", "plot_basis_preference", "plot_alignment_over_
 
 
 @_styled
-def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float | None = None,
-                          title: str | None = None) -> Axes:
-    """Rotation-test z-scores per activation function and basis, as grouped bars.
+def plot_basis_preference(z_scores, ax: Axes | None = None, *, reference=None,
+                          reference_label: str = "untrained", threshold: float | None = None,
+                          title: str | None = None, group_label: str = "basis") -> Axes:
+    """Rotation-test z-scores per activation function and group, as grouped bars.
+
+    A group is a basis (standard, rotated) or a condition (Adam, SGD); each activation has one
+    bar per group. ``reference`` marks, on each bar, the z-score of a reference network (the
+    same network at initialisation, say) with a white diamond.
 
     Parameters
     ----------
     z_scores : dict of str -> dict of str -> float
-        ``{activation: {basis name: z}}``; every activation must have the same bases.
+        ``{activation: {group: z}}``; every activation must have the same groups, in order.
+        NaN leaves a bar out (a basis not tested for that activation).
+    reference : dict of str -> dict of str -> float, optional
+        The reference z-scores, with the same keys as ``z_scores`` (NaN: no marker).
+    reference_label : str
+        Legend label of the reference markers.
     threshold : float, optional
         Draw the band ``|z| < threshold`` ("within the noise of random bases").
     title : str, optional
+    group_label : str
+        What a group is, for the legend title (``"basis"``, ``"optimiser"``).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
     if not isinstance(z_scores, dict) or not z_scores:
-        raise TypeError("z_scores must be a non-empty dict {activation: {basis: z}}")
+        raise TypeError("z_scores must be a non-empty dict {activation: {group: z}}")
     names = list(z_scores)
-    bases = list(z_scores[names[0]])
-    if any(list(z_scores[n]) != bases for n in names):
-        raise ValueError("z_scores: every activation must have the same bases, in order")
+    groups = list(z_scores[names[0]])
+    if any(list(z_scores[n]) != groups for n in names):
+        raise ValueError("z_scores: every activation must have the same bases (groups), in order")
+    if reference is not None and (not isinstance(reference, dict) or list(reference) != names
+                                  or any(list(reference[n]) != groups for n in names)):
+        raise ValueError("reference must have the same activations and groups as z_scores")
     ax = _new_axes(ax, figsize=(8.0, 3.8))
-    width = 0.8 / len(bases)
+    width = 0.8 / len(groups)
     positions = np.arange(len(names))
-    for b, basis in enumerate(bases):
-        values = [float(z_scores[n][basis]) for n in names]
-        ax.bar(positions + (b - (len(bases) - 1) / 2) * width, values, width, label=basis,
-               color=PALETTE[b % len(PALETTE)])
+    for g, group in enumerate(groups):
+        at = positions + (g - (len(groups) - 1) / 2) * width
+        ax.bar(at, [float(z_scores[n][group]) for n in names], width, label=group,
+               color=PALETTE[g % len(PALETTE)])
+        if reference is not None:
+            ax.scatter(at, [float(reference[n][group]) for n in names], marker="D", s=28,
+                       facecolor="white", edgecolor=BASELINE_COLOR, linewidth=1.2, zorder=3,
+                       label=reference_label if g == 0 else None)
     if threshold is not None:
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
@@ -66,21 +85,25 @@ def plot_basis_preference(z_scores, ax: Axes | None = None, *, threshold: float 
     ax.set_xlabel("activation function")
     ax.set_ylabel("z-score vs random bases (null std)")
     ax.set_title(title if title is not None else "Which basis does each representation prefer?")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", title=group_label, title_fontsize="small", loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))  # beside the axes: it can hide no bar
     return ax
 
 
 @_styled
 def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
-                                 ylabel: str = "statistic", title: str | None = None,
+                                 ylabel: str = "statistic", xlabel: str = "epoch",
+                                 title: str | None = None,
                                  threshold: float | None = None) -> Axes:
-    """A statistic of the representation against the training epoch, one line per model.
+    """A statistic of the representation against training time, one line per model.
 
     Parameters
     ----------
-    epochs : array_like of int, shape (S,)
+    epochs : array_like, shape (S,)
+        When each value was taken: epochs, or (for runs of different lengths) the percentage
+        of each run's training, with ``xlabel`` saying which.
     curves : dict of str -> array_like, shape (S,)
-    ylabel : str
+    ylabel, xlabel : str
     title : str, optional
     threshold : float, optional
         Shade ``-threshold .. threshold`` (for z-scores: the range of random bases).
@@ -107,7 +130,7 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
             raise ValueError(f"threshold must be positive, got {threshold}")
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else "Alignment during training")
     ax.legend(fontsize="small")
@@ -153,8 +176,8 @@ def plot_digit_grid(images, image_shape, ax: Axes | None = None, *, n_columns: i
     return ax
 
 
-def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
-                        dpi: int = 72) -> HTML:
+def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
+                        fps: float = 3.0, dpi: int = 72) -> HTML:
     """Mean-over-planes resonance ratio at each training snapshot, as a kernel-free player.
 
     Parameters
@@ -162,7 +185,9 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
     results : sequence of dict of str -> SRMResult
         One dict per frame (snapshot), ``{curve label: unsigned SRM result}``.
     epochs : array_like of int, shape (n_frames,)
-        Epoch of each frame, for the title.
+        Epoch (or other time) of each frame, for the title.
+    title : str
+        Title of each frame, with ``{}`` where the frame's value of ``epochs`` goes.
     fps : float
         Frames per second.
     dpi : int
@@ -176,6 +201,8 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
     from ..widgets import _animate
 
     epochs = np.asarray(epochs)
+    if not isinstance(title, str) or "{}" not in title:
+        raise ValueError(f"title must be a string with a {{}} for the frame's value, got {title!r}")
     if len(results) != len(epochs) or not len(results):
         raise ValueError(f"results has {len(results)} frames, epochs {len(epochs)}")
     for frame in results:
@@ -200,7 +227,7 @@ def alignment_animation(results, epochs, *, labels=None, fps: float = 3.0,
             ax.set_ylim(0.0, top)
             ax.set_xlabel(_ANGLE_LABEL)
             ax.set_ylabel("resonance ratio (mean over planes)")
-            ax.set_title(f"SRM after epoch {int(epochs[k])}")
+            ax.set_title(title.format(int(epochs[k])))
             ax.legend(fontsize="small", loc="upper right")
 
     return _animate(fig, len(results), draw, fps)
