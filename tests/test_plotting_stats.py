@@ -75,6 +75,28 @@ def test_null_distribution(rotation):
         plotting.plot_null_distribution(rotation, bins=0)
 
 
+def test_null_distributions_of_several_tests(rotation):
+    x = np.random.default_rng(2).standard_normal((500, 4))
+    other = stats.rotation_test(x, epsilon=0.5, resolution=16, n_rotations=9, seed=0)
+    ax = plotting.plot_null_distribution({"tanh": rotation, "isotropic": other})
+    assert_labelled(ax, angle_axis=False)
+    observed = [line.get_xdata()[0] for line in ax.lines]
+    np.testing.assert_allclose(observed, [rotation.observed, other.observed])
+    assert ax.lines[0].get_color() != ax.lines[1].get_color()
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[0].startswith("tanh") and texts[1].startswith("isotropic")
+    assert f"p = {rotation.p_value:.3g}" in texts[2]
+    counts = [patch.get_path().vertices for patch in ax.patches]
+    assert len(counts) == 2  # one outlined histogram per test
+    alignment = stats.rotation_test(x, epsilon=0.5, statistic="alignment", n_rotations=3)
+    with pytest.raises(ValueError, match="share a statistic"):
+        plotting.plot_null_distribution({"a": rotation, "b": alignment})
+    with pytest.raises(ValueError, match="at least one"):
+        plotting.plot_null_distribution({})
+    with pytest.raises(TypeError, match="labels"):
+        plotting.plot_null_distribution({"a": rotation.null})
+
+
 def test_relative_error(result):
     ax = plotting.plot_relative_error([2, 8, 64], 1000)
     assert_labelled(ax, angle_axis=False)

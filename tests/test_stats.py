@@ -244,6 +244,112 @@ def test_rotation_test_rejects_bad_activations():
         stats.rotation_test(np.ones(5), n_rotations=2)
 
 
+# --------------------------------------------------------------------------- axis alignment
+
+
+def _slow_axis_alignment(x, basis, epsilon):
+    """The definition, one sample and one axis at a time: the twin of stats.axis_alignment."""
+    d = x.shape[1]
+    p0 = srmlib.isotropic_expectation(d, epsilon)
+    scores = []
+    for row in x:
+        norm = np.linalg.norm(row)
+        if norm == 0:
+            continue
+        inside = 0
+        for b in basis:
+            cosine = row @ b / (norm * np.linalg.norm(b))
+            inside += (cosine >= epsilon) + (-cosine >= epsilon)
+        scores.append(inside / (len(basis) * 2 * p0))
+    return np.array(scores)
+
+
+def test_axis_alignment_matches_its_slow_twin_and_the_rotation_statistic():
+    rng = np.random.default_rng(20)
+    x = np.maximum(rng.standard_normal((300, 5)) - 0.5, 0)
+    x[:3] = 0  # zero rows are left out
+    basis = np.eye(5) + 0.4 * rng.standard_normal((5, 5))
+    basis *= rng.uniform(0.5, 3, (5, 1))  # any length
+    with pytest.warns(UserWarning, match="zero vectors"):
+        fast = stats.axis_alignment(x, basis, epsilon=0.55)
+    slow = _slow_axis_alignment(x, basis, 0.55)
+    np.testing.assert_allclose(fast.per_sample, slow)
+    assert fast.value == pytest.approx(slow.mean())
+    assert fast.standard_error == pytest.approx(slow.std(ddof=1) / np.sqrt(len(slow)))
+    np.testing.assert_array_equal(fast.sample_index, np.flatnonzero(x.any(axis=1)))
+    assert (fast.n_samples, fast.n_dims, fast.basis_size) == (len(slow), 5, 5)
+    kept = x[x.any(axis=1)]
+    test = stats.rotation_test(kept, basis, epsilon=0.55, statistic="alignment", n_rotations=2)
+    assert test.observed == pytest.approx(fast.value)
+
+
+def test_axis_alignment_comes_out_both_ways_and_ignores_the_orthant():
+    """Aligned (sparse ReLU) above 1, anti-aligned (saturated tanh) below 1, and two kinds of
+    data with no preferred axis at 1 within 4 standard errors: isotropic data, and data whose
+    directions are uniform within the positive orthant."""
+    z = np.random.default_rng(21).standard_normal((40_000, 8))
+    eps = srmlib.epsilon_for_isotropic_fraction(8, 0.05)
+    relu = np.maximum(z - 1, 0)
+    aligned = stats.axis_alignment(relu[relu.any(axis=1)], epsilon=eps)
+    anti = stats.axis_alignment(np.tanh(3 * z), epsilon=eps)
+    assert aligned.value - 1 > 10 * aligned.standard_error
+    assert 1 - anti.value > 10 * anti.standard_error
+    for x in (z, np.abs(z)):
+        neutral = stats.axis_alignment(x, epsilon=eps)
+        assert abs(neutral.value - 1) < 4 * neutral.standard_error
+    orthant = np.abs(z)[:3000]
+    alignment = stats.rotation_test(orthant, epsilon=eps, statistic="alignment",
+                                    n_rotations=9, seed=0)
+    assert abs(alignment.observed - 1) < 4 * stats.axis_alignment(
+        orthant, epsilon=eps).standard_error
+
+
+def test_axis_alignment_is_invariant_to_relabelling_and_rescaling():
+    rng = np.random.default_rng(22)
+    x = np.tanh(2 * rng.standard_normal((500, 6)))
+    base = stats.axis_alignment(x, epsilon=0.5)
+    order = rng.permutation(6)
+    signs = rng.choice([-1.0, 1.0], 6)
+    moved = stats.axis_alignment((x * signs)[:, order] * rng.uniform(0.1, 10, (500, 1)),
+                                 epsilon=0.5)
+    np.testing.assert_allclose(moved.per_sample, base.per_sample)
+
+
+def test_axis_alignment_paired_difference():
+    rng = np.random.default_rng(23)
+    z = rng.standard_normal((2000, 6))
+    before = stats.axis_alignment(z, epsilon=0.6)
+    relu = np.maximum(z - 0.5, 0)
+    with pytest.warns(UserWarning):
+        after = stats.axis_alignment(relu, epsilon=0.6)
+    difference, se = after.difference(before)
+    both = np.flatnonzero(relu.any(axis=1))
+    paired = after.per_sample - before.per_sample[both]
+    assert difference == pytest.approx(paired.mean())
+    assert se == pytest.approx(paired.std(ddof=1) / np.sqrt(len(both)))
+    assert difference > 4 * se
+    assert before.difference(before) == (0.0, 0.0)
+    with pytest.raises(TypeError, match="other"):
+        before.difference(0.5)
+    with pytest.raises(ValueError, match="epsilon"):
+        before.difference(stats.axis_alignment(z, epsilon=0.5))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(epsilon=0.0), ValueError, "epsilon"),
+    (dict(epsilon=1.0), ValueError, "epsilon"),
+    (dict(epsilon=-0.3), ValueError, "epsilon"),
+    (dict(epsilon="0.5"), TypeError, "epsilon"),
+    (dict(epsilon=0.5, basis=np.eye(3)), ValueError, "basis"),
+    (dict(epsilon=0.5, activations=np.ones(4)), ValueError, "activations"),
+    (dict(epsilon=0.5, activations=np.zeros((3, 4))), ValueError, "activations"),
+])
+def test_axis_alignment_rejects_bad_input(kwargs, error, match):
+    kwargs = {"activations": np.random.default_rng(0).standard_normal((50, 4)), **kwargs}
+    with pytest.raises(error, match=match):
+        stats.axis_alignment(**kwargs)
+
+
 # --------------------------------------------------------------------------- chapter 2 exercises
 
 

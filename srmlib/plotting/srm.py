@@ -610,34 +610,67 @@ def plot_null_distribution(
 
     Parameters
     ----------
-    test : srmlib.stats.RotationTest
-        From :func:`srmlib.stats.rotation_test`.
+    test : srmlib.stats.RotationTest or mapping of str to RotationTest
+        From :func:`srmlib.stats.rotation_test`. A mapping ``{label: test}`` draws several tests
+        of the same statistic on one axis, each null as an outlined histogram and each observed
+        value as a vertical line in the same colour: for example one layer trained and at
+        initialisation, each against its own null.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when ``None``.
     title : str, optional
-        Defaults to the statistic and the p-value.
+        Defaults to the statistic and the p-value (of the single test).
     bins : int
-        Histogram bins.
+        Histogram bins (shared by all tests of a mapping).
 
     Returns
     -------
     matplotlib.axes.Axes
-        One histogram and one vertical line at the observed value.
+        One histogram and one vertical line at the observed value per test.
     """
-
-    if not isinstance(test, RotationTest):
-        raise TypeError(f"test must be a RotationTest, got {type(test).__name__}")
     bins = check_int(bins, "bins", minimum=1)
+    if isinstance(test, Mapping):
+        tests = dict(test)
+        if not tests:
+            raise ValueError("test must hold at least one RotationTest")
+        for label, each in tests.items():
+            if not isinstance(label, str) or not isinstance(each, RotationTest):
+                raise TypeError("test must map labels (str) to RotationTest results, got "
+                                f"{type(label).__name__}: {type(each).__name__}")
+        statistics = {each.statistic for each in tests.values()}
+        if len(statistics) > 1:
+            raise ValueError(f"the tests of one axis must share a statistic, got {statistics}")
+        if len(tests) > len(PALETTE):
+            raise ValueError(f"at most {len(PALETTE)} tests fit on one axis, got {len(tests)}")
+    elif isinstance(test, RotationTest):
+        tests = None
+    else:
+        raise TypeError(f"test must be a RotationTest or a mapping of them, got "
+                        f"{type(test).__name__}")
     ax = _new_axes(ax)
-    ax.hist(test.null, bins=bins, color=PALETTE[0], alpha=0.7,
-            label=f"{test.n_rotations} randomly rotated bases")
-    ax.axvline(test.observed, color=OKABE_ITO["vermillion"], linewidth=2.4,
-               label=f"given basis (p = {test.p_value:.3g})")
-    ax.set_xlabel(f"{test.statistic} statistic (dimensionless)")
+    if tests is None:
+        ax.hist(test.null, bins=bins, color=PALETTE[0], alpha=0.7,
+                label=f"{test.n_rotations} randomly rotated bases")
+        ax.axvline(test.observed, color=OKABE_ITO["vermillion"], linewidth=2.4,
+                   label=f"given basis (p = {test.p_value:.3g})")
+        statistic = test.statistic
+        default_title = f"Rotation test: {statistic}, p = {test.p_value:.3g}"
+    else:
+        values = np.concatenate([[t.observed, *t.null] for t in tests.values()])
+        edges = np.histogram_bin_edges(values, bins=bins)
+        nulls, observed = [], []
+        for colour, (label, each) in zip(PALETTE, tests.items()):
+            *_, patches = ax.hist(each.null, bins=edges, histtype="step", color=colour,
+                                  linewidth=1.8, label=f"{label}: {each.n_rotations} rotated bases")
+            nulls.append(patches[0])
+            observed.append(ax.axvline(each.observed, color=colour, linewidth=2.4, linestyle="--",
+                                       label=f"{label}: given basis (p = {each.p_value:.3g})"))
+        statistic = next(iter(tests.values())).statistic
+        default_title = f"Rotation tests: {statistic}"
+    ax.set_xlabel(f"{statistic} statistic (dimensionless)")
     ax.set_ylabel("number of random bases")
-    _legend_below(ax)
-    ax.set_title(title if title is not None else
-                 f"Rotation test: {test.statistic}, p = {test.p_value:.3g}")
+    # a mapping's legend has one row per test: its null, then its observed value
+    _legend_below(ax, handles=None if tests is None else nulls + observed)
+    ax.set_title(title if title is not None else default_title)
     return ax
 
 
