@@ -10,13 +10,14 @@ The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with
     x' = ReLU(W^T h + b)
 
 trained to minimise the importance-weighted error ``mean_i I_i (x_i - x'_i)^2`` with
-``I_i = importance_decay ** i``. Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
+``I_i = importance_decay ** i``, by AdamW (the paper's optimiser) or by SGD with momentum (which
+is rotation-equivariant: it cannot single out the neurons of a linear hidden layer). Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
 is where feature ``i`` lives in the hidden space: its **ground-truth feature direction**.
 
 All ``n_instances`` models share one weight tensor ``W`` of shape
 ``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a sweep
 over sparsity is one training run. Instances never interact: the loss is a sum over instances and
-AdamW is elementwise, so each instance trains exactly as it would alone. Each instance draws its
+both optimisers act elementwise, so each instance trains exactly as it would alone. Each instance draws its
 initial weights and its data from its own generators, seeded by :func:`instance_seeds`, so a
 batched run and runs of single instances with the same per-instance seeds give the same weights.
 An instance's initial weights, training batches and evaluation features come from three
@@ -67,6 +68,7 @@ __all__ = [
 HIDDEN_ACTIVATIONS = ("linear", "relu")
 CORRELATIONS = (None, "correlated", "anticorrelated")
 LR_SCHEDULES = ("constant", "linear", "cosine")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,12 @@ class ToyModel(nn.Module):
     config : ToyConfig
     seed : int or sequence of int
         Initial weights of instance ``k`` come from a generator seeded with
-        ``instance_seeds(seed, n_instances)[k]``: ``W`` Xavier-normal, ``b`` zero.
+        ``instance_seeds(seed, n_instances)[k]``: ``W`` normal, ``b`` zero.
+    init_std : float, optional
+        Standard deviation of the initial ``W``. Default: Xavier-normal for one instance,
+        ``sqrt(2 / (n_hidden + n_features))``. (The paper's notebook applies Xavier-normal to
+        the whole ``(n_instances, n_features, n_hidden)`` tensor, which gives
+        ``sqrt(2 / (n_hidden * (n_features + n_instances)))``; pass that to reproduce it.)
 
     Attributes
     ----------
@@ -244,11 +251,16 @@ class ToyModel(nn.Module):
     importance : torch.Tensor, shape (n_features,)
     """
 
-    def __init__(self, config: ToyConfig, seed=0):
+    def __init__(self, config: ToyConfig, seed=0, *, init_std: float | None = None):
         super().__init__()
         self.config = _check_config(config)
         n, h, f = config.n_instances, config.n_hidden, config.n_features
-        std = (2.0 / (h + f)) ** 0.5
+        if init_std is None:
+            std = (2.0 / (h + f)) ** 0.5
+        else:
+            std = check_real(init_std, "init_std")
+            if not std > 0:
+                raise ValueError(f"init_std must be positive, got {init_std}")
         weights = [torch.randn((h, f), generator=g) * std for g in _generators(seed, n, "init")]
         self.W = nn.Parameter(torch.stack(weights))
         self.b = nn.Parameter(torch.zeros(n, f))
@@ -337,8 +349,10 @@ def train_toy_model(
     log_every: int | None = None,
     num_threads: int | None = 1,
     lr_schedule: str = "constant",
+    optimizer: str = "adam",
+    momentum: float = 0.9,
 ) -> ToyTrainingLog:
-    """Train every instance of a toy model in place with AdamW on fresh batches.
+    """Train every instance of a toy model in place with AdamW (or SGD) on fresh batches.
 
     Each step draws a new batch of ``batch_size`` feature vectors per instance (instance ``k``
     from its own generator, seeded as in :func:`instance_seeds`) and minimises the sum over
@@ -351,7 +365,8 @@ def train_toy_model(
     steps, batch_size : int
         Optimiser steps, and samples per instance per step.
     lr, weight_decay : float
-        AdamW's learning rate and decoupled weight decay (0: plain Adam).
+        The learning rate, and the weight decay: AdamW's decoupled decay (0: plain Adam), or
+        SGD's L2 penalty added to the gradient (as ``torch.optim.SGD``).
     seed : int or sequence of int
         Seeds of the data (as in :func:`instance_seeds`); the weights' seeds were the model's.
     progress : bool, optional
@@ -364,6 +379,14 @@ def train_toy_model(
     lr_schedule : {"constant", "linear", "cosine"}
         The learning rate at step ``t`` (1 to ``steps``) is ``lr`` times 1, ``1 - (t - 1) / steps``
         or ``(1 + cos(pi (t - 1) / steps)) / 2``: a decay to 0 lets a short run settle.
+    optimizer : {"adam", "sgd"}
+        AdamW (exactly ``torch.optim.AdamW``), or SGD with ``momentum`` (exactly
+        ``torch.optim.SGD``). Adam scales each weight's step by that weight's own gradient
+        history, so it is not rotation-equivariant; SGD is: trained from a rotation-invariant
+        initialisation on a rotation-invariant loss (the linear hidden layer), its hidden basis
+        is one more random basis.
+    momentum : float
+        SGD's momentum, in ``[0, 1)`` (not used by Adam).
 
     Returns
     -------
@@ -379,10 +402,17 @@ def train_toy_model(
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    momentum = check_real(momentum, "momentum")
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     config = model.config
     gens = _generators(seed, config.n_instances, "training")
     show = steps > 2_000 if progress is None else bool(progress)
-    optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if optimizer == "adam":
+        optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        optimiser = _SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     n, f = config.n_instances, config.n_features
     probs = torch.tensor(config.probabilities, dtype=torch.float32).reshape(n, 1, 1, 1)
     # Each instance's generator draws, per step, exactly what _sample_instance would draw; a
@@ -451,6 +481,32 @@ class _AdamW:
         torch._foreach_div_(denominator, (1 - beta2 ** float(self.steps)) ** 0.5)
         torch._foreach_add_(denominator, self.eps)
         torch._foreach_addcdiv_(self.params, self._exp_avg, denominator, step_size)
+
+
+class _SGD:
+    """SGD with momentum exactly as ``torch.optim.SGD(params, lr, momentum, weight_decay=...)``
+    computes it (no dampening, no Nesterov), for :func:`train_toy_model`, for the reasons given
+    for :class:`_AdamW`. The tests check it against ``torch.optim.SGD``."""
+
+    def __init__(self, params, *, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        self.params = list(params)
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self._buffers: list[torch.Tensor] | None = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One update from each parameter's ``.grad``."""
+        grads = [p.grad for p in self.params]
+        if self.weight_decay != 0:
+            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
+        if self.momentum != 0:
+            if self._buffers is None:
+                self._buffers = [g.clone() for g in grads]
+            else:
+                torch._foreach_mul_(self._buffers, self.momentum)
+                torch._foreach_add_(self._buffers, grads)
+            grads = self._buffers
+        torch._foreach_add_(self.params, grads, alpha=-self.lr)
 
 
 def _lr_factor(schedule: str, done: int, steps: int) -> float:

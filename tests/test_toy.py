@@ -224,3 +224,56 @@ def test_lr_schedules():
     assert not torch.equal(models["constant"].W, models["cosine"].W)
     with pytest.raises(ValueError, match="lr_schedule"):
         toy.train_toy_model(models["cosine"], steps=2, lr_schedule="step")
+
+
+@pytest.mark.parametrize(("momentum", "weight_decay"), [(0.0, 0.0), (0.9, 0.0), (0.9, 0.05)])
+def test_hand_written_sgd_equals_torch(momentum, weight_decay):
+    """The toy trainer's SGD against torch.optim.SGD, with a learning rate that changes."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(3, 4, 5), (3, 5)]
+    ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    fast = toy._SGD(ours, lr=1e-1, momentum=momentum, weight_decay=weight_decay)
+    slow = torch.optim.SGD(theirs, lr=1e-1, momentum=momentum, weight_decay=weight_decay,
+                           foreach=False)
+    for step in range(25):
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn(a.shape, generator=gen)
+            b.grad = a.grad.clone()
+        fast.lr = slow.param_groups[0]["lr"] = 1e-1 / (1 + step)
+        fast.step()
+        slow.step()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_sgd_training_is_rotation_equivariant_for_the_linear_model():
+    """Rotating the hidden space of the initial weights rotates the SGD-trained weights by the
+    same rotation (the data are the same); Adam's per-coordinate steps do not commute with it."""
+    config = toy.ToyConfig(n_features=6, n_hidden=3, n_instances=2, feature_probability=0.2)
+    rotation = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(1)))[0]
+    results = {}
+    for optimizer, lr in (("sgd", 0.5), ("adam", 1e-2)):
+        plain, rotated = toy.ToyModel(config, seed=0), toy.ToyModel(config, seed=0)
+        with torch.no_grad():
+            rotated.W.copy_(rotation @ rotated.W)
+        for model in (plain, rotated):
+            toy.train_toy_model(model, steps=200, batch_size=64, lr=lr, seed=3,
+                                optimizer=optimizer)
+        results[optimizer] = float((rotation @ plain.W - rotated.W).detach().abs().max())
+    assert results["sgd"] < 1e-4
+    assert results["adam"] > 1e-2
+
+
+def test_init_std_and_optimizer_validation():
+    config = toy.ToyConfig(n_features=200, n_hidden=20, n_instances=3)
+    default = toy.ToyModel(config, seed=0)
+    small = toy.ToyModel(config, seed=0, init_std=0.02)
+    torch.testing.assert_close(small.W, default.W * 0.02 / (2 / 220) ** 0.5)
+    assert abs(float(small.W.detach().std()) - 0.02) < 0.001
+    with pytest.raises(ValueError, match="init_std"):
+        toy.ToyModel(config, init_std=0.0)
+    with pytest.raises(ValueError, match="optimizer"):
+        toy.train_toy_model(default, steps=1, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="momentum"):
+        toy.train_toy_model(default, steps=1, optimizer="sgd", momentum=1.0)
