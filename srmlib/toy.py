@@ -380,7 +380,12 @@ def train_toy_model(
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     config = model.config
-    gens = _generators(seed, config.n_instances, "training")
+    # Instances with the same data seed train on the same batches: each distinct seed draws
+    # once, and its batches are copied to its instances (the same numbers, drawn faster).
+    seeds = instance_seeds(seed, config.n_instances)
+    distinct = list(dict.fromkeys(seeds))
+    gens = [_generator(s, "training") for s in distinct]
+    owner = torch.tensor([distinct.index(s) for s in seeds])
     show = steps > 2_000 if progress is None else bool(progress)
     optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     n, f = config.n_instances, config.n_features
@@ -396,9 +401,11 @@ def train_toy_model(
         step = 0
         while step < steps:
             m = min(block, steps - step)
-            draws = torch.empty((n, m, 2, batch_size, f))  # (instance, step, 2, batch, feature)
+            draws = torch.empty((len(gens), m, 2, batch_size, f))  # (seed, step, 2, batch, feature)
             for k, g in enumerate(gens):
                 draws[k].uniform_(generator=g)
+            if len(gens) < n:
+                draws = draws[owner]  # (instance, step, 2, batch, feature)
             xs = _features_from_draws(config, draws, probs)
             for j in range(m):
                 if lr_schedule != "constant":
