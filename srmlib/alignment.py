@@ -228,10 +228,12 @@ class PairedDifference:
     sem : float
         Its standard error over pairs, ``std(ddof=1) / sqrt(n_pairs)`` (NaN for one pair).
     n_pairs : int
-    lower : float
-        One-sided lower confidence bound, ``mean - t * sem`` with ``t`` Student's quantile at
-        ``confidence`` with ``n_pairs - 1`` degrees of freedom (``-inf`` for one pair): a claim
-        "the difference exceeds ``d``" is backed when ``lower > d``.
+    lower, upper : float
+        One-sided confidence bounds, ``mean -+ t * sem`` with ``t`` Student's quantile at
+        ``confidence`` with ``n_pairs - 1`` degrees of freedom (infinite for one pair): a claim
+        "the difference exceeds ``d``" is backed when ``lower > d``, "it is below ``d``" when
+        ``upper < d``, and "it lies within ``d`` of 0" when both hold for ``-d`` and ``d``
+        (two one-sided tests).
     confidence : float
     """
 
@@ -239,11 +241,12 @@ class PairedDifference:
     sem: float
     n_pairs: int
     lower: float
+    upper: float
     confidence: float
 
     def __str__(self) -> str:
         return (f"{self.mean:+.3f} +- {self.sem:.3f} (SEM over {self.n_pairs} pairs; "
-                f"{self.confidence:.0%} lower bound {self.lower:+.3f})")
+                f"{self.confidence:.0%} bounds {self.lower:+.3f}, {self.upper:+.3f})")
 
 
 def paired_difference(values, baseline, *, confidence: float = 0.95) -> PairedDifference:
@@ -279,10 +282,9 @@ def paired_difference(values, baseline, *, confidence: float = 0.95) -> PairedDi
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     mean, sem = _mean_and_sem(a - b)
-    lower = (mean - float(_scipy_stats.t.ppf(confidence, a.size - 1)) * sem if a.size > 1
-             else -np.inf)
-    return PairedDifference(mean=mean, sem=sem, n_pairs=a.size, lower=float(lower),
-                            confidence=confidence)
+    half = float(_scipy_stats.t.ppf(confidence, a.size - 1)) * sem if a.size > 1 else np.inf
+    return PairedDifference(mean=mean, sem=sem, n_pairs=a.size, lower=float(mean - half),
+                            upper=float(mean + half), confidence=confidence)
 
 
 def feature_importance(kind: str, n_features: int) -> np.ndarray:

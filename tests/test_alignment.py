@@ -137,10 +137,13 @@ def test_paired_difference_matches_a_paired_t_interval():
     assert d.sem == pytest.approx(scipy_stats.sem(differences))
     bound = scipy_stats.ttest_rel(a, b, alternative="greater").confidence_interval(0.95).low
     assert d.lower == pytest.approx(bound) and d.n_pairs == 5 and d.confidence == 0.95
+    upper = scipy_stats.ttest_rel(a, b, alternative="less").confidence_interval(0.95).high
+    assert d.upper == pytest.approx(upper)
     assert alignment.paired_difference(a, b, confidence=0.99).lower < d.lower
     assert "SEM over 5 pairs" in str(d)
     single = alignment.paired_difference([0.5], [0.2])
-    assert single.mean == pytest.approx(0.3) and np.isnan(single.sem) and single.lower == -np.inf
+    assert single.mean == pytest.approx(0.3) and np.isnan(single.sem)
+    assert single.lower == -np.inf and single.upper == np.inf
 
 
 def test_paired_difference_rejects_bad_input():
