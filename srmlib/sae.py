@@ -653,10 +653,13 @@ def _aux_loss_and_gradients(pre, residual, dead, aux_k, W_dec, coefficient, grad
     if n_dead == 0 or aux_k == 0:
         return 0.0
     n = len(pre)
-    index = _top(np.where(dead, pre, -np.inf), min(aux_k, n_dead))
-    z_aux = np.zeros_like(pre)
-    np.put_along_axis(z_aux, index, np.maximum(np.take_along_axis(pre, index, axis=1), 0),
-                      axis=1)
+    if aux_k >= n_dead:  # every dead latent takes part: no need to rank them
+        z_aux = np.where(dead, np.maximum(pre, 0), 0).astype(pre.dtype, copy=False)
+    else:
+        index = _top(np.where(dead, pre, -np.inf), aux_k)
+        z_aux = np.zeros_like(pre)
+        np.put_along_axis(z_aux, index, np.maximum(np.take_along_axis(pre, index, axis=1), 0),
+                          axis=1)
     scale = max(np.vdot(residual, residual) / n, 1e-12)
     error = residual - z_aux @ W_dec
     d_aux_out = error * (-2.0 * coefficient / (n * scale))

@@ -407,7 +407,12 @@ def train_toy_model(
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     config = model.config
-    gens = _generators(seed, config.n_instances, "training")
+    # Instances with the same data seed train on the same batches: each distinct seed draws
+    # once, and its batches are copied to its instances (the same numbers, drawn faster).
+    seeds = instance_seeds(seed, config.n_instances)
+    distinct = list(dict.fromkeys(seeds))
+    gens = [_generator(s, "training") for s in distinct]
+    owner = torch.tensor([distinct.index(s) for s in seeds])
     show = steps > 2_000 if progress is None else bool(progress)
     if optimizer == "adam":
         optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -426,9 +431,11 @@ def train_toy_model(
         step = 0
         while step < steps:
             m = min(block, steps - step)
-            draws = torch.empty((n, m, 2, batch_size, f))  # (instance, step, 2, batch, feature)
+            draws = torch.empty((len(gens), m, 2, batch_size, f))  # (seed, step, 2, batch, feature)
             for k, g in enumerate(gens):
                 draws[k].uniform_(generator=g)
+            if len(gens) < n:
+                draws = draws[owner]  # (instance, step, 2, batch, feature)
             xs = _features_from_draws(config, draws, probs)
             for j in range(m):
                 if lr_schedule != "constant":

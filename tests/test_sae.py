@@ -329,6 +329,7 @@ def _autograd_loss(sae, x, dead, l1_coefficient, aux_coefficient, aux_k):
 @pytest.mark.parametrize("kind, k, decoder_norm, n_dead", [
     ("relu", None, "unit", 0), ("relu", None, "penalty", 0), ("topk", 2, "unit", 0),
     ("topk", 2, "unit", 5), ("topk", 3, "penalty", 9),
+    ("topk", 2, "penalty", 3),  # aux_k (4) reaches every dead latent: the unranked shortcut
 ])
 def test_hand_written_gradients_equal_autograd(kind, k, decoder_norm, n_dead):
     """train_sae's numpy forward and backward pass against autograd on random SAEs and inputs."""

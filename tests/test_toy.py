@@ -38,6 +38,22 @@ def test_batched_training_equals_per_instance_training(hidden_activation):
                                    atol=1e-6)
 
 
+def test_instances_sharing_a_data_seed_train_as_each_would_alone():
+    """Equal data seeds draw their batches once (a shortcut): the weights are unchanged."""
+    config = toy.ToyConfig(n_features=6, n_hidden=2, n_instances=3, feature_probability=0.2,
+                           hidden_activation="relu")
+    batched = toy.ToyModel(config, seed=3)
+    toy.train_toy_model(batched, steps=40, batch_size=32, lr=1e-2, seed=[11, 12, 11])
+    weight_seeds = toy.instance_seeds(3, 3)
+    for k, data_seed in enumerate([11, 12, 11]):
+        alone = toy.ToyModel(toy.ToyConfig(n_features=6, n_hidden=2, n_instances=1,
+                                           feature_probability=0.2, hidden_activation="relu"),
+                             seed=[weight_seeds[k]])
+        toy.train_toy_model(alone, steps=40, batch_size=32, lr=1e-2, seed=[data_seed])
+        torch.testing.assert_close(alone.W.detach()[0], batched.W.detach()[k],
+                                   rtol=1e-4, atol=1e-5)
+
+
 def test_initialisation_and_data_depend_only_on_the_instance_seed():
     config = toy.ToyConfig(n_features=4, n_hidden=2, n_instances=3)
     seeds = toy.instance_seeds(7, 3)
