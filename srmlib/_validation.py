@@ -63,13 +63,42 @@ def check_real(value, name: str) -> float:
     return value
 
 
+def in_interval(value: float, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False) -> bool:
+    """Whether ``value`` lies in the interval from ``low`` to ``high`` (``None``: unbounded;
+    ``*_open``: the end is excluded)."""
+    if low is not None and (value < low or (low_open and value == low)):
+        return False
+    return not (high is not None and (value > high or (high_open and value == high)))
+
+
+def interval_text(low: float | None = None, high: float | None = None, *,
+                  low_open: bool = False, high_open: bool = False) -> str:
+    """The interval as ``[a, b)`` notation, with ``-inf``/``inf`` for a missing end."""
+    left = "(-inf" if low is None else f"{'(' if low_open else '['}{low:g}"
+    right = "inf)" if high is None else f"{high:g}{')' if high_open else ']'}"
+    return f"{left}, {right}"
+
+
+def check_real_in(value, name: str, low: float | None = None, high: float | None = None, *,
+                  low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` as a finite float in the interval; ``TypeError`` if not real, ``ValueError``
+    naming ``name`` and the interval if outside it. ``check_real_in(x, "lr", 0, low_open=True)``
+    is "positive", ``check_real_in(x, "noise", 0)`` "non-negative"."""
+    value = check_real(value, name)
+    if not in_interval(value, low, high, low_open=low_open, high_open=high_open):
+        bounds = dict(low_open=low_open, high_open=high_open)
+        if high is None and low == 0:
+            kind = "positive" if low_open else "non-negative"
+            raise ValueError(f"{name} must be {kind}, got {value:g}")
+        raise ValueError(f"{name} must lie in {interval_text(low, high, **bounds)}, got {value:g}")
+    return value
+
+
 def check_optimiser(lr, weight_decay) -> tuple[float, float]:
     """Validate an optimiser's learning rate (positive) and weight decay (non-negative)."""
-    lr, weight_decay = check_real(lr, "lr"), check_real(weight_decay, "weight_decay")
-    if lr <= 0 or weight_decay < 0:
-        raise ValueError(f"lr must be positive and weight_decay non-negative, got {lr}, "
-                         f"{weight_decay}")
-    return lr, weight_decay
+    return (check_real_in(lr, "lr", 0, low_open=True),
+            check_real_in(weight_decay, "weight_decay", 0))
 
 
 def check_epsilon(epsilon) -> float:

@@ -44,7 +44,9 @@ import numpy as np
 from scipy import special
 
 from ._random import make_rng, stream
-from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
+from ._validation import (
+    as_float_tensor, check_bool, check_choice, check_int, check_real, check_real_in,
+)
 from .bases import random_rotation
 
 __all__ = [
@@ -87,7 +89,7 @@ def isotropic_gaussian(n_samples: int, n_dims: int, seed=None, *, scale: float =
     (3, 4)
     """
     n_samples, n_dims = _check_shape(n_samples, n_dims)
-    scale = _check_positive(scale, "scale")
+    scale = check_real_in(scale, "scale", 0, low_open=True)
     return scale * make_rng(seed).standard_normal((n_samples, n_dims))
 
 
@@ -113,7 +115,7 @@ def tanh_gaussian(n_samples: int, n_dims: int, seed=None, *, gain: float = 2.0) 
         Values in ``(-1, 1)``.
     """
     n_samples, n_dims = _check_shape(n_samples, n_dims)
-    gain = _check_positive(gain, "gain")
+    gain = check_real_in(gain, "gain", 0, low_open=True)
     return np.tanh(gain * make_rng(seed).standard_normal((n_samples, n_dims)))
 
 
@@ -186,7 +188,7 @@ def rotated_tanh(
     ndarray, shape (n_samples, n_dims)
     """
     n_samples, n_dims = _check_shape(n_samples, n_dims)
-    gain = _check_positive(gain, "gain")
+    gain = check_real_in(gain, "gain", 0, low_open=True)
     if rotation is None:
         rotation = random_rotation(n_dims, make_rng(seed))
     else:
@@ -238,12 +240,8 @@ def sparse_features(
     if np.any(lengths == 0):
         raise ValueError(f"basis vectors {np.flatnonzero(lengths == 0).tolist()} have zero length")
     features = features / lengths[:, None]
-    density = check_real(density, "density")
-    if not 0.0 < density <= 1.0:
-        raise ValueError(f"density must lie in (0, 1], got {density}")
-    noise = check_real(noise, "noise")
-    if noise < 0:
-        raise ValueError(f"noise must be non-negative, got {noise}")
+    density = check_real_in(density, "density", 0, 1, low_open=True)
+    noise = check_real_in(noise, "noise", 0)
     n_features = len(features)
     p_row = -math.expm1(n_features * math.log1p(-density)) if density < 1 else 1.0
     if p_row < _MIN_ACTIVE_PROBABILITY:
@@ -266,13 +264,6 @@ def sparse_features(
 
 def _check_shape(n_samples, n_dims) -> tuple[int, int]:
     return check_int(n_samples, "n_samples", minimum=1), check_int(n_dims, "n_dims", minimum=2)
-
-
-def _check_positive(value, name: str) -> float:
-    value = check_real(value, name)
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _redraw_until_nonzero(draw, n_samples: int, p_row: float) -> np.ndarray:

@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._validation import in_interval
+
 __all__ = [
     "RESULTS_MIME",
     "Chapter",
@@ -305,15 +307,10 @@ class Parameter:
             raise ValueError(f"parameter {self.name} must not be NaN")
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"parameter {self.name} must be {self.range_text()}, got {value!r}")
-        if kind in ("int", "float") and not self._in_range(value):
+        if kind in ("int", "float") and not in_interval(
+                value, self.low, self.high, low_open=self.low_open, high_open=self.high_open):
             raise ValueError(f"parameter {self.name} must be {self.range_text()}, got {value!r}")
         return value
-
-    def _in_range(self, value) -> bool:
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            return False
-        return not (self.high is not None
-                    and (value > self.high or (self.high_open and value == self.high)))
 
 
 @dataclass(frozen=True)

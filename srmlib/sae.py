@@ -40,7 +40,9 @@ from tqdm.auto import tqdm
 
 from ._threads import blas_threads, torch_threads
 from ._random import stream, torch_seed
-from ._validation import as_float_tensor, check_bool, check_choice, check_int, check_real
+from ._validation import (
+    as_float_tensor, check_bool, check_choice, check_int, check_real, check_real_in,
+)
 
 __all__ = [
     "FeatureMatch",
@@ -266,9 +268,9 @@ def train_sae(
         raise TypeError(f"sae must be a SparseAutoencoder, got {type(sae).__name__}")
     steps = check_int(steps, "steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    lr = _check_non_negative(lr, "lr", positive=True)
-    l1_coefficient = _check_non_negative(l1_coefficient, "l1_coefficient")
-    aux_coefficient = _check_non_negative(aux_coefficient, "aux_coefficient")
+    lr = check_real_in(lr, "lr", 0, low_open=True)
+    l1_coefficient = check_real_in(l1_coefficient, "l1_coefficient", 0)
+    aux_coefficient = check_real_in(aux_coefficient, "aux_coefficient", 0)
     if aux_k is None:
         aux_k = min(2 * sae.k, sae.n_latents) if sae.k is not None else 0
     else:
@@ -349,9 +351,7 @@ def match_features(atoms, true_features, *, threshold: float = 0.9) -> FeatureMa
     if a.shape[1] != f.shape[1]:
         raise ValueError(f"atoms and true_features must have the same dimension, got "
                          f"{a.shape[1]} and {f.shape[1]}")
-    threshold = check_real(threshold, "threshold")
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must lie in (0, 1], got {threshold}")
+    threshold = check_real_in(threshold, "threshold", 0, 1, low_open=True)
     similarity = np.abs(f @ a.T)
     rows, cols = linear_sum_assignment(similarity, maximize=True)
     atom_index = np.full(len(f), -1)
@@ -731,9 +731,3 @@ def _unit_rows(vectors, name: str) -> np.ndarray:
     return v / lengths
 
 
-def _check_non_negative(value, name: str, *, positive: bool = False) -> float:
-    value = check_real(value, name)
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be {'positive' if positive else 'non-negative'}, "
-                         f"got {value}")
-    return value
