@@ -45,7 +45,7 @@ from ._validation import (
     check_int,
     check_real,
 )
-from .bases import enumerate_planes
+from .bases import MIN_PLANE_SINE, enumerate_planes
 
 TWO_PI = 2.0 * math.pi
 
@@ -57,8 +57,6 @@ _PROGRESS_WORK = 2 * 10**8
 _SINGLE_THREAD_WORK = 10**7
 # Input elements (samples x dims) below which projecting runs on one thread (see _prepare).
 _SINGLE_THREAD_INPUT = 10**6
-# Basis pairs whose in-plane orthogonal part is shorter than this span no plane.
-_DEGENERATE_SINE = 1e-6
 # A basis whose Gram matrix is this close to the identity takes the sparse route (see _selections),
 # whose pre-filter is loosened by this relative margin so it never drops a pair the exact test keeps.
 _ORTHONORMAL_TOLERANCE = 1e-5
@@ -516,7 +514,7 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
 
     gram = unit_basis @ unit_basis.T
     cos = gram[plane_array[:, 0], plane_array[:, 1]].cpu().numpy()
-    degenerate = np.flatnonzero(np.sqrt(np.clip(1.0 - cos**2, 0.0, None)) < _DEGENERATE_SINE)
+    degenerate = np.flatnonzero(np.sqrt(np.clip(1.0 - cos**2, 0.0, None)) < MIN_PLANE_SINE)
     if degenerate.size:
         i, j = plane_array[degenerate[0]]
         kind = "parallel" if cos[degenerate[0]] > 0 else "antiparallel"
