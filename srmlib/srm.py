@@ -51,8 +51,9 @@ TWO_PI = 2.0 * math.pi
 
 # Elements of one (n_samples, planes-in-chunk) work array: bounds memory at a few hundred MB.
 _CHUNK_ELEMENTS = 2**22
-# Work (samples x planes) above which a progress bar is shown by default.
-_PROGRESS_WORK = 2 * 10**8
+#: Work (samples x planes, summed over the evaluations of one call) from which SRM and PPPM
+#: show a progress bar by default; the explorers' animations use the same rule for their frames.
+PROGRESS_WORK = 2 * 10**8
 # Work (samples x planes) below which counting runs on one thread (see _threads_for).
 _SINGLE_THREAD_WORK = 10**7
 # Input elements (samples x dims) below which projecting runs on one thread (see _prepare).
@@ -176,9 +177,19 @@ class PPPMResult:
     n_samples: int
     n_excluded: int
 
-    def in_plane(self, i: int, j: int) -> np.ndarray:
-        """Coordinates of the projections into the plane ``(i, j)``, shape ``(m_ij, 2)``."""
-        return self.coords[self.plane_index == _plane_row(self.planes, i, j)]
+    def in_plane(self, i: int, j: int, *, unit: bool = False) -> np.ndarray:
+        """Coordinates of the projections into the plane ``(i, j)``, shape ``(m_ij, 2)``.
+
+        With ``unit`` those of the unit directions ``x / |x|`` instead of the raw activations:
+        each point's length is then its ``plane_cosine``, between ``epsilon`` and 1.
+        """
+        rows = self.plane_index == _plane_row(self.planes, i, j)
+        coords = self.coords[rows]
+        if not check_bool(unit, "unit"):
+            return coords
+        lengths = np.linalg.norm(coords, axis=1, keepdims=True)
+        directions = np.divide(coords, lengths, out=np.zeros_like(coords), where=lengths > 0)
+        return directions * self.plane_cosine[rows][:, None]
 
 
 def spotlight_resonance(
@@ -782,5 +793,5 @@ def _threads_for(projected: ProjectedActivations):
 
 def _progress_bar(progress, problem: ProjectedActivations, label: str):
     work = problem.n_samples * len(problem.planes)
-    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    show = work >= PROGRESS_WORK if progress is None else check_bool(progress, "progress")
     return tqdm(total=len(problem.planes), desc=label, unit="plane", disable=not show)

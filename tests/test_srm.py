@@ -396,6 +396,8 @@ def test_pppm_matches_direct_projection(basis_kind):
         np.testing.assert_allclose(res.in_plane(i, j)[order], inplane[expected], atol=1e-12)
         np.testing.assert_allclose(res.plane_cosine[res.plane_index == row][order],
                                    cosine[expected], atol=1e-12)
+        directions = inplane[expected] / norms[expected, None]  # of the unit samples x / |x|
+        np.testing.assert_allclose(res.in_plane(i, j, unit=True)[order], directions, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- isotropic baseline

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from .._validation import check_real
 from ..srm import SRMResult
+from .animation import animate
 from ._style import (
     BASELINE_COLOR,
     PALETTE,
@@ -198,8 +199,6 @@ def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
     IPython.display.HTML
         matplotlib's JavaScript player with a slider, made to work offline.
     """
-    from ..widgets import _animate
-
     epochs = np.asarray(epochs)
     if not isinstance(title, str) or "{}" not in title:
         raise ValueError(f"title must be a string with a {{}} for the frame's value, got {title!r}")
@@ -230,4 +229,4 @@ def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
             ax.set_title(title.format(int(epochs[k])))
             ax.legend(fontsize="small", loc="upper right")
 
-    return _animate(fig, len(results), draw, fps)
+    return animate(fig, len(results), draw, fps)
