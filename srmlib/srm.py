@@ -43,7 +43,8 @@ from ._validation import (
     check_bool,
     check_epsilon,
     check_int,
-    check_real,
+    check_progress,
+    check_real_in,
 )
 from .bases import MIN_PLANE_SINE, enumerate_planes
 
@@ -330,9 +331,7 @@ def epsilon_for_isotropic_fraction(n_dims: int, fraction: float) -> float:
     that means the same thing in every dimension (for instance 1% of random directions).
     """
     n_dims = check_int(n_dims, "n_dims", minimum=2)
-    fraction = check_real(fraction, "fraction")
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    fraction = check_real_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
     tail = min(fraction, 1.0 - fraction)
     eps = math.sqrt(max(0.0, 1.0 - special.betaincinv((n_dims - 1) / 2.0, 0.5, 2.0 * tail)))
     return eps if fraction <= 0.5 else -eps
@@ -793,5 +792,5 @@ def _threads_for(projected: ProjectedActivations):
 
 def _progress_bar(progress, problem: ProjectedActivations, label: str):
     work = problem.n_samples * len(problem.planes)
-    show = work >= PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    show = check_progress(progress, default=work >= PROGRESS_WORK)
     return tqdm(total=len(problem.planes), desc=label, unit="plane", disable=not show)

@@ -44,7 +44,8 @@ from tqdm.auto import tqdm
 
 from ._random import stream
 from ._threads import torch_threads
-from ._validation import as_float_tensor, check_bool, check_epsilon, check_int, check_real
+from ._validation import (as_float_tensor, check_epsilon, check_int,
+                          check_progress, check_real, check_real_in)
 from .bases import random_rotation
 from .srm import SRMResult, isotropic_expectation, project
 
@@ -129,9 +130,7 @@ def wilson_interval(result, n_samples: int | None = None, *,
     (0.0, 0.037)
     """
     p, n = _fractions(result, n_samples)
-    confidence = check_real(confidence, "confidence")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    confidence = check_real_in(confidence, "confidence", 0, 1, low_open=True, high_open=True)
     z = float(special.ndtri(0.5 + confidence / 2.0))
     denominator = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -453,7 +452,7 @@ def rotation_test(
     observed, result = compute(projected)
 
     work = n_rotations * projected.n_samples * len(planes)
-    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    show = check_progress(progress, default=work >= _PROGRESS_WORK)
     null = np.empty(n_rotations)
     for r in tqdm(range(n_rotations), desc="random rotations", unit="basis", disable=not show):
         rotated = basis @ random_rotation(n_dims, rotation_stream).T

@@ -186,7 +186,7 @@ BAD = [
     (plotting.plot_isotropic_expectation, ([1, 8],), {}, ValueError, "n_dims must be at least 2"),
     (plotting.plot_isotropic_expectation, ([],), {}, ValueError, "at least one dimension"),
     (plotting.plot_isotropic_expectation, ([8],), {"fraction": 1.0}, ValueError,
-     "fraction must lie strictly"),
+     r"fraction must lie in \(0, 1\)"),
     (plotting.plot_pppm, ("RESULT", (0, 1)), {}, TypeError, "result must be a PPPMResult"),
     (plotting.plot_cone_geometry, (1.5, 0.0), {}, ValueError, "epsilon must satisfy"),
     (plotting.plot_cone_geometry, (0.5, "x"), {}, TypeError, "theta must be a real number"),

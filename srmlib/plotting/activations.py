@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._validation import check_real
+from .._validation import check_real_in
 from ..srm import SRMResult
 from .animation import animate
 from ._style import (
@@ -126,9 +126,7 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
         ax.plot(epochs, values, marker="o", markersize=3, label=label,
                 color=PALETTE[k % len(PALETTE)])
     if threshold is not None:
-        threshold = check_real(threshold, "threshold")
-        if threshold <= 0:
-            raise ValueError(f"threshold must be positive, got {threshold}")
+        threshold = check_real_in(threshold, "threshold", 0, low_open=True)
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
     ax.set_xlabel(xlabel)

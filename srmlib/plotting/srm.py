@@ -10,7 +10,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Arc, Wedge
 
-from .._validation import check_bool, check_epsilon, check_int, check_plane, check_real
+from .._validation import (check_bool, check_epsilon, check_int, check_plane, check_real,
+                           check_real_in)
 from ..srm import (
     PPPMResult,
     SRMResult,
@@ -303,9 +304,7 @@ def plot_isotropic_expectation(
     if not dims:
         raise ValueError("n_dims must contain at least one dimension")
     if fraction is not None:
-        fraction = check_real(fraction, "fraction")
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+        fraction = check_real_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
     log = check_bool(log, "log")
     ax = _new_axes(ax)
     eps = np.linspace(-1.0, 1.0, 801)
@@ -391,9 +390,7 @@ def plot_pppm(
     basis_angle = check_real(basis_angle, "basis_angle")
     normalise = check_bool(normalise, "normalise")
     if extent is not None:
-        extent = check_real(extent, "extent")
-        if extent <= 0:
-            raise ValueError(f"extent must be positive, got {extent}")
+        extent = check_real_in(extent, "extent", 0, low_open=True)
     i, j = int(plane[0]), int(plane[1])
     coords = result.in_plane(i, j, unit=normalise)
     ax = _new_axes(ax, figsize=(5.0, 4.6))
