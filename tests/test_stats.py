@@ -348,35 +348,3 @@ def test_axis_alignment_rejects_bad_input(kwargs, error, match):
     kwargs = {"activations": np.random.default_rng(0).standard_normal((50, 4)), **kwargs}
     with pytest.raises(error, match=match):
         stats.axis_alignment(**kwargs)
-
-
-# --------------------------------------------------------------------------- chapter 2 exercises
-
-
-def test_exercise_checks_pass_correct_answers_and_explain_wrong_ones(capsys):
-    from scipy.special import ndtri
-
-    from srmlib import exercises
-
-    def wilson(p, n, confidence):
-        low, high = stats.wilson_interval(p, n, confidence=confidence)
-        return float(low), float(high)
-
-    def wald(p, n, confidence):
-        half = ndtri(0.5 + confidence / 2) * np.sqrt(p * (1 - p) / n)
-        return p - half, p + half
-
-    def p_value(observed, null):
-        return (1 + np.sum(null >= observed)) / (1 + len(null))
-
-    exercises.check_wilson_interval(wilson)
-    exercises.check_rotation_p_value(p_value)
-    out = capsys.readouterr().out
-    assert "check_wilson_interval passed" in out and "check_rotation_p_value passed" in out
-    with pytest.raises(AssertionError, match="Wald"):
-        exercises.check_wilson_interval(wald)
-    with pytest.raises(AssertionError, match="add one"):
-        exercises.check_rotation_p_value(lambda o, null: np.mean(null >= o))
-    with pytest.raises(AssertionError, match="ties"):
-        exercises.check_rotation_p_value(
-            lambda o, null: (1 + np.sum(null > o)) / (1 + len(null)))
