@@ -5,7 +5,8 @@ Chapter 1 ("Spotlight Resonance from first principles") derives everything here.
 Conventions
 -----------
 In the plane of basis vectors ``(b_i, b_j)`` let ``u = b_i/|b_i|`` and ``v`` the unit part of
-``b_j`` orthogonal to ``u``. The spotlight probe at angle ``theta`` is
+``b_j`` orthogonal to ``u`` (:func:`srmlib.bases.plane_frame`; the code below computes the same
+coordinates for all planes at once from the Gram matrix of the basis). The spotlight probe at angle ``theta`` is
 ``p(theta) = cos(theta) u + sin(theta) v``: it turns from ``b_i`` towards ``+b_j``. (The
 author's reference code turns towards ``-b_j``; its value at ``theta`` is ours at
 ``2*pi - theta``.) A sample ``x`` is inside the cone when ``cos(x, p(theta)) >= epsilon``.
