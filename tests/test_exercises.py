@@ -153,26 +153,87 @@ def test_every_check_has_a_reference_solution_in_a_chapter():
     assert checks <= solved, f"checks with no reference solution: {sorted(checks - solved)}"
 
 
-def test_solution_blocks_are_read_from_any_chapter(tmp_path):
+FIXTURE = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter with two exercises
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+quick: bool = False
+```
+
+```{code-cell} ipython3
+import numpy as np
+
+from srmlib import exercises
+
+n_null = 9 if quick else 99
+```
+
+```{exercise}
+:label: ex-one
+
+Write `p_value`.
+```
+
+```{solution-start} ex-one
+:class: dropdown
+```
+
+Some text.
+
+```{code-cell} ipython3
+def p_value(observed, null):
+    return (1 + np.count_nonzero(np.asarray(null) >= observed)) / (1 + len(null))
+```
+
+```{code-cell} ipython3
+exercises.check_rotation_p_value(p_value)
+```
+
+```{solution-end}
+```
+
+```{solution-start} ex-two
+```
+
+```{code-cell} ipython3
+print(p_value(0.0, np.zeros(n_null)))
+```
+
+```{solution-end}
+```
+"""
+
+
+def test_solution_blocks_are_read_from_any_chapter_and_run_after_its_setup(tmp_path):
     """Any number of blocks, text around them, and a block that calls no check."""
-    text = (NOTEBOOKS / "01_spotlight_resonance.md").read_text().split("(srm-privileged)=")[0]
-    text += "\n".join([
-        "```{solution-start} ex-one", ":class: dropdown", "```", "", "Some text.", "",
-        "```{code-cell} ipython3", "def double(x):", "    return 2 * x", "```", "",
-        "```{code-cell} ipython3", "exercises.check_something(double)", "```", "",
-        "```{solution-end}", "```", "", "```{solution-start} ex-two", "```", "",
-        "```{code-cell} ipython3", "print(double(2))", "```", "", "```{solution-end}", "```", ""])
     path = tmp_path / "99_fixture.md"
-    path.write_text(text)
+    path.write_text(FIXTURE)
     chapter = read_chapter(path)
     assert [s.label for s in chapter.solutions] == ["ex-one", "ex-two"]
-    assert chapter.solutions[0].code == ["def double(x):\n    return 2 * x",
-                                         "exercises.check_something(double)"]
-    assert [s.checks for s in chapter.solutions] == [["check_something"], []]
-    assert "quick: bool" in chapter.setup[0] and "import srmlib" in chapter.setup[2]
-    path.write_text(text.replace("```{solution-end}\n```\n\n```{solution-start} ex-two",
-                                 "```{solution-start} ex-two"))
+    assert len(chapter.solutions[0].code) == 2 and "def p_value" in chapter.solutions[0].code[0]
+    assert [s.checks for s in chapter.solutions] == [["check_rotation_p_value"], []]
+    run = ChapterRun(chapter)
+    assert run.namespace["n_null"] == 9  # run as the notebook tests run it: quick
+    assert "check_rotation_p_value passed" in run.run_until("ex-one")
+    assert [s.label for s in run.pending] == []  # a block with no check is not run here
+    path.write_text(FIXTURE.replace("```{solution-end}\n```\n\n```{solution-start} ex-two",
+                                    "```{solution-start} ex-two"))
     with pytest.raises(AssertionError, match="opens inside another"):
+        read_chapter(path)
+    path.write_text(FIXTURE.replace("```{solution-start} ex-two\n```", ""))
+    with pytest.raises(AssertionError, match="solution-end with no start"):
         read_chapter(path)
 
 
