@@ -31,6 +31,7 @@ import math
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -185,7 +186,7 @@ class SRMExplorer:
         self._max_planes = None if max_planes is None else check_int(max_planes, "max_planes",
                                                                      minimum=1)
         self._seed = None if seed is None else check_int(seed, "seed", minimum=0)
-        self._cache: OrderedDict[tuple, ProjectedActivations] = OrderedDict()
+        self._projections = _Projections(self._activations)
         if basis is not None:  # validate the custom basis now, whichever basis is shown first
             self._projected("custom", rotation_seed, pairs)
         projected = self._projected(basis_choice, rotation_seed, pairs)
@@ -249,21 +250,14 @@ class SRMExplorer:
     def _projected(self, choice: str, rotation_seed: int, pairs: str) -> ProjectedActivations:
         """The projections for a basis choice, from the cache or computed (and cached)."""
         key = (choice, rotation_seed if choice == "rotated" else None, pairs)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        basis = {"standard": None, "custom": self._basis}.get(choice)
-        if choice == "rotated":
-            basis = random_rotation(self._n_dims, rotation_seed)
-        with warnings.catch_warnings():
-            if self._cache:  # warn about zero rows once, not on every new basis
-                warnings.simplefilter("ignore")
-            projected = project(self._activations, basis, pairs=pairs,
-                                max_planes=self._max_planes, seed=self._seed)
-        self._cache[key] = projected
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return projected
+
+        def basis():
+            if choice == "rotated":
+                return random_rotation(self._n_dims, rotation_seed)
+            return self._basis if choice == "custom" else None
+
+        return self._projections.get(key, basis, pairs=pairs, max_planes=self._max_planes,
+                                     seed=self._seed)
 
     def _on_count_change(self, change):
         if not self._quiet:
@@ -353,7 +347,7 @@ class PPPMExplorer:
         epsilon = check_epsilon(epsilon)
         kind = check_choice(kind, "kind", KINDS)
         plane = check_plane(plane)
-        self._cache: OrderedDict[tuple, ProjectedActivations] = OrderedDict()
+        self._projections = _Projections(self._activations)
         projected = self._projected(plane)  # validates the activations, basis and plane
         all_planes = np.array([(i, j) for i in range(projected.basis_size)
                                for j in range(i + 1, projected.basis_size)], dtype=np.int64)
@@ -388,17 +382,7 @@ class PPPMExplorer:
         display(self.widget)
 
     def _projected(self, plane) -> ProjectedActivations:
-        if plane in self._cache:
-            self._cache.move_to_end(plane)
-            return self._cache[plane]
-        with warnings.catch_warnings():
-            if self._cache:
-                warnings.simplefilter("ignore")
-            projected = project(self._activations, self._basis, planes=[plane])
-        self._cache[plane] = projected
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return projected
+        return self._projections.get(plane, lambda: self._basis, planes=[plane])
 
     def _redraw(self, change=None):
         start = time.perf_counter()
@@ -534,6 +518,31 @@ def pppm_animation(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+class _Projections:
+    """The activations projected onto a basis (:func:`srmlib.project`), the last few kept by key.
+
+    A warning about zero rows is shown for the first projection only, not for every new basis.
+    """
+
+    def __init__(self, activations):
+        self._activations = activations
+        self._cache: OrderedDict[Hashable, ProjectedActivations] = OrderedDict()
+
+    def get(self, key: Hashable, basis: Callable, **options) -> ProjectedActivations:
+        """The projection for ``key``; on a miss, onto ``basis()`` with ``options``."""
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        with warnings.catch_warnings():
+            if self._cache:
+                warnings.simplefilter("ignore")
+            projected = project(self._activations, basis(), **options)
+        self._cache[key] = projected
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return projected
 
 
 def _degrees(epsilon: float) -> float:
