@@ -153,18 +153,7 @@ def test_every_check_has_a_reference_solution_in_a_chapter():
     assert checks <= solved, f"checks with no reference solution: {sorted(checks - solved)}"
 
 
-FIXTURE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# A chapter with two exercises
+FIXTURE = """# A chapter with two exercises (jupytext recognises MyST without a header)
 
 ```{code-cell} ipython3
 :tags: [parameters]
