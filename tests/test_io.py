@@ -1,8 +1,10 @@
-"""srmlib._io: atomic writes (old file or new file, never half of one; no temporary left)."""
+"""srmlib._io: atomic writes (old file or new file, never half of one; no temporary left), and
+the only home of the write-then-rename pattern in srmlib."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +106,13 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(FileNotFoundError):
         atomic_write_text(tmp_path / "missing" / "a", "x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_writes_have_one_home():
+    """No other module of srmlib writes a temporary file and renames it: they use _io."""
+    pattern = re.compile(r"os\.(replace|rename)\(|mkstemp\(|NamedTemporaryFile\(")
+    offenders = [f"{path.relative_to(ROOT)}:{number}"
+                 for path in sorted((ROOT / "srmlib").rglob("*.py")) if path.name != "_io.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []
