@@ -216,15 +216,17 @@ def test_reference_page_documents_every_public_name(built_site, module):
         assert (html_path.parent / href.split("#")[0]).resolve().is_file(), f"book/api/{module}: {href} leads nowhere"
 
 
-def test_guide_links_into_the_reference(built_site):
-    html_path = built_site / "notebooks" / "your_own_model.html"
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_links_into_the_reference(built_site, page):
+    """Chapters name the modules they use with {mod}/{func} roles, which link to the reference."""
+    html_path = built_site / f"{page}.html"
     targets = [href for href in parse(html_path).hrefs if "book/api/" in href]
-    assert targets, "the guide links to no reference page"
+    assert targets, f"{page}: links to no page of the API reference"
     for href in targets:
-        page, _, anchor = href.partition("#")
-        target = (html_path.parent / page).resolve()
-        assert target.is_file(), f"the guide's link {href} leads nowhere"
-        assert not anchor or f'id="{anchor}"' in target.read_text(), f"the guide's link {href} has no target"
+        target_page, _, anchor = href.partition("#")
+        target = (html_path.parent / target_page).resolve()
+        assert target.is_file(), f"{page}: the link {href} leads nowhere"
+        assert not anchor or f'id="{anchor}"' in target.read_text(), f"{page}: the link {href} has no target"
 
 
 def test_tests_build_the_book_like_make_book():
