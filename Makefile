@@ -3,12 +3,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# torch's CPU build (about 200 MB, against gigabytes for the CUDA build; the book needs no GPU):
+# constraints.txt's torch==2.13.0 matches both 2.13.0+cpu from this index and PyPI's 2.13.0, and
+# pip takes 2.13.0+cpu (a local version label ranks above the plain release).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: book test vendor lab bench lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) torch
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	touch $@
 
@@ -16,8 +21,10 @@ $(INSTALLED): pyproject.toml constraints.txt
 book: $(INSTALLED) vendor
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
-## test: unit tests, every chapter through nbval (quick=True), a fresh build of the book, and
-## its pages in headless Chromium with the network blocked (tests/test_website.py)
+## test: unit tests, the docstrings' examples (doctests), every chapter through nbval
+## (quick=True), srmlib's wheel installed into a fresh venv (tests/test_install.py), a fresh
+## build of the book, and its pages in headless Chromium with the network blocked
+## (tests/test_website.py)
 test: $(INSTALLED) vendor
 	$(BIN)/python -m pytest
 
@@ -39,9 +46,11 @@ bench: $(INSTALLED)
 ## lock: re-resolve the pinned versions in constraints.txt from pyproject.toml
 lock:
 	rm -rf /tmp/srmlib-lock && $(PYTHON) -m venv /tmp/srmlib-lock
+	/tmp/srmlib-lock/bin/python -m pip install --quiet --extra-index-url $(TORCH_INDEX) torch
 	/tmp/srmlib-lock/bin/python -m pip install --quiet ".[book,test]"
-	echo '# Pinned versions for the book and tests (regenerate with `make lock`); torch is pinned in pyproject.toml.' > constraints.txt
-	/tmp/srmlib-lock/bin/python -m pip freeze --exclude srmlib --exclude torch >> constraints.txt
+	echo '# Pinned versions for the book and tests (regenerate with `make lock`); pyproject.toml declares ranges.' > constraints.txt
+	echo "# torch is the CPU build, from the index in the Makefile's TORCH_INDEX." >> constraints.txt
+	/tmp/srmlib-lock/bin/python -m pip freeze --exclude srmlib | sed -E 's/^(torch==[^+]*)\+.*/\1/' >> constraints.txt
 
 clean:
 	rm -rf _build .pytest_cache book/_static/vendor

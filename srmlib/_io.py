@@ -57,8 +57,14 @@ def atomic_write(path, *, binary: bool = False, encoding: str = "utf-8",
 
     Examples
     --------
-    >>> with atomic_write(folder / "table.csv", newline="") as handle:  # doctest: +SKIP
+    >>> import csv, tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> table = Path(folder.name) / "table.csv"
+    >>> with atomic_write(table, newline="") as handle:
     ...     csv.writer(handle).writerows([["a", "b"], [1, 2]])
+    >>> table.read_text().splitlines()
+    ['a,b', '1,2']
+    >>> folder.cleanup()
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a path, got {type(path).__name__}")

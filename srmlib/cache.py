@@ -3,10 +3,15 @@
 Chapter 3 ("Activation functions make the privileged basis") trains several autoencoders; with
 the cache on, a second run loads them instead of training again. Any chapter can use it:
 
+>>> import tempfile, torch
+>>> tmp = tempfile.TemporaryDirectory()
 >>> result = cached_state({"model": "toy", "seed": 0}, lambda: {"w": torch.zeros(2)},
-...                       cache_dir=tmp)                                    # doctest: +SKIP
->>> result.hit, result.state["w"]                                           # doctest: +SKIP
+...                       cache_dir=tmp.name)
+>>> result.hit, result.state["w"]
 (False, tensor([0., 0.]))
+>>> cached_state({"model": "toy", "seed": 0}, lambda: {"w": torch.ones(2)}, cache_dir=tmp.name).hit
+True
+>>> tmp.cleanup()
 
 **Key.** The SHA-256 of the canonical JSON (sorted keys, no whitespace) of the parameters and
 the srmlib version: any change of a parameter, or of srmlib, is another entry. Parameters must

@@ -6,19 +6,19 @@ neurons. Chapter 3 ("Activation functions make the privileged basis") trains the
 autoencoder with different activation functions and watches its bottleneck align with the basis
 each activation privileges.
 
-=========================  ===========================================================
-name                       what it is
-=========================  ===========================================================
+===========================  ===========================================================
+name                         what it is
+===========================  ===========================================================
 :func:`capture_activations`  any layer's outputs from any ``torch.nn.Module``, through a
-                           forward hook, batched and without gradients
-:class:`Captured`          the captured ``(n_inputs, n_units)`` array and input indices
-:class:`MLPClassifier`     a one-hidden-layer classifier with a choice of activation
-:func:`train_classifier`   seeded minibatch training with Adam and cross-entropy
-:class:`MLPAutoencoder`    an MLP autoencoder with a choice of activation and bottleneck width
-:func:`train_autoencoder`  seeded training with Adam or SGD and squared error, with optional
-                           snapshots of a layer's activations over the epochs
-:func:`fit_autoencoder`    build and train one, through the on-disk weight cache
-=========================  ===========================================================
+                             forward hook, batched and without gradients
+:class:`Captured`            the captured ``(n_inputs, n_units)`` array and input indices
+:class:`MLPClassifier`       a one-hidden-layer classifier with a choice of activation
+:func:`train_classifier`     seeded minibatch training with Adam and cross-entropy
+:class:`MLPAutoencoder`      an MLP autoencoder with a choice of activation and bottleneck width
+:func:`train_autoencoder`    seeded training with Adam or SGD and squared error, with optional
+                             snapshots of a layer's activations over the epochs
+:func:`fit_autoencoder`      build and train one, through the on-disk weight cache
+===========================  ===========================================================
 
 Models here are plain ``torch.nn.Module`` subclasses with named submodules (``hidden``,
 ``activation``, ``readout``), so a layer can be named by a dotted path such as ``"activation"``.

@@ -254,6 +254,7 @@ def spotlight_resonance(
     --------
     >>> import numpy as np, srmlib
     >>> x = np.maximum(np.random.default_rng(0).standard_normal((1000, 4)), 0)
+    >>> x = x[x.any(axis=1)]  # an all-zero row has no direction (it would be left out, with a warning)
     >>> res = srmlib.spotlight_resonance(x, epsilon=0.9, resolution=8)
     >>> res.values.shape
     (6, 8)

@@ -143,7 +143,7 @@ class SRMExplorer:
     --------
     >>> import numpy as np
     >>> from srmlib import widgets
-    >>> x = np.maximum(np.random.default_rng(0).standard_normal((500, 4)), 0)
+    >>> x = np.abs(np.random.default_rng(0).standard_normal((500, 4)))
     >>> ex = widgets.SRMExplorer(x, epsilon=0.8, resolution=36)
     >>> ex.controls["epsilon"].value = 0.5
     >>> ex.result.epsilon

@@ -35,12 +35,13 @@ def close_figures():
 
 
 def toc_files() -> list[str]:
-    """Every page of _toc.yml, in reading order, as paths without suffix."""
+    """Every page of _toc.yml (sections included), in reading order, as paths without suffix."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc["parts"]:
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
+
+    def pages(entries) -> list[str]:
+        return [page for entry in entries for page in [entry["file"], *pages(entry.get("sections", []))]]
+
+    return [toc["root"], *(page for part in toc["parts"] for page in pages(part["chapters"]))]
 
 
 def chapter_pages() -> list[str]:

@@ -9,6 +9,8 @@ rendered math and no error output.
 from __future__ import annotations
 
 import base64
+import importlib
+import inspect
 import io
 import re
 from html.parser import HTMLParser
@@ -30,6 +32,7 @@ class PageParser(HTMLParser):
         self.classes: list[str] = []
         self.assets: list[str] = []  # what the browser fetches by itself: scripts, styles, images
         self.links: dict[str, str] = {}  # link class -> href
+        self.hrefs: list[str] = []  # every link's target
         self.scripts: list[str] = []  # inline script bodies
         self._in_script = False
         self.admonition_titles: list[str] = []
@@ -46,6 +49,7 @@ class PageParser(HTMLParser):
             self.assets.append(attrs.get("href", ""))
         if tag == "a":
             self.links.update({c: attrs.get("href", "") for c in classes})
+            self.hrefs.append(attrs.get("href", ""))
         self._in_script = tag == "script" and not attrs.get("src")
         self._in_admonition_title = tag == "p" and "admonition-title" in classes
         self.classes += classes
@@ -167,6 +171,62 @@ def test_chapter_figures_are_opaque(built_site, page):
         assert alpha_min == 255, (
             f"{page}: {name} has transparent pixels (alpha down to {alpha_min}); figures need an "
             "opaque background to be readable in the dark theme (srmlib.plotting sets white)")
+
+
+API_PAGES = ROOT / "book" / "api"
+
+
+def api_modules() -> list[str]:
+    return sorted(p.stem for p in API_PAGES.glob("*.md"))
+
+
+def public_names(module) -> list[str]:
+    """``__all__``, or else the functions and classes the module defines itself."""
+    if hasattr(module, "__all__"):
+        return list(module.__all__)
+    return [name for name, value in vars(module).items() if not name.startswith("_")
+            and (inspect.isclass(value) or inspect.isfunction(value))
+            and value.__module__ == module.__name__]
+
+
+def test_every_public_module_has_a_reference_page_in_the_toc():
+    package = ROOT / "srmlib"
+    modules = sorted(p.stem for p in package.iterdir() if not p.name.startswith("_") and (
+        p.suffix == ".py" or (p / "__init__.py").is_file()))
+    assert api_modules() == modules, "book/api/ needs one page per public module of srmlib"
+    assert {f"book/api/{m}" for m in modules} <= set(toc_files()), "every book/api page belongs in _toc.yml"
+
+
+@pytest.mark.parametrize("module", api_modules())
+def test_reference_page_documents_every_public_name(built_site, module):
+    """autodoc rendered each public name (an anchor srmlib.<module>.<name>), its numpy sections as
+    fields, and the page links to the chapters that use the module."""
+    html_path = built_site / "book" / "api" / f"{module}.html"
+    html = html_path.read_text()
+    anchors = set(re.findall(r'id="(srmlib\.[\w.]+)"', html))
+    names = public_names(importlib.import_module(f"srmlib.{module}"))
+    assert names, f"srmlib.{module} has no public names"
+    missing = [n for n in names if f"srmlib.{module}.{n}" not in anchors]
+    assert not missing, f"book/api/{module}: not documented: {missing}"
+    if any(callable(getattr(importlib.import_module(f"srmlib.{module}"), n)) for n in names):
+        assert 'class="field-list' in html, f"book/api/{module}: no Parameters/Returns fields rendered"
+    chapters = [href for href in parse(html_path).hrefs if "notebooks/" in href]
+    assert chapters, f"book/api/{module}: links to no chapter"
+    for href in chapters:
+        assert (html_path.parent / href.split("#")[0]).resolve().is_file(), f"book/api/{module}: {href} leads nowhere"
+
+
+@pytest.mark.parametrize("page", chapter_pages())
+def test_chapter_links_into_the_reference(built_site, page):
+    """Chapters name the modules they use with {mod}/{func} roles, which link to the reference."""
+    html_path = built_site / f"{page}.html"
+    targets = [href for href in parse(html_path).hrefs if "book/api/" in href]
+    assert targets, f"{page}: links to no page of the API reference"
+    for href in targets:
+        target_page, _, anchor = href.partition("#")
+        target = (html_path.parent / target_page).resolve()
+        assert target.is_file(), f"{page}: the link {href} leads nowhere"
+        assert not anchor or f'id="{anchor}"' in target.read_text(), f"{page}: the link {href} has no target"
 
 
 def test_tests_build_the_book_like_make_book():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -24,9 +25,12 @@ def test_environment_yml_matches_pyproject():
 
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in conda["dependencies"] if isinstance(d, dict))
-    from_conda = [r for r in pip_section if not r.startswith("-e")]
+    from_conda = [r for r in pip_section if not r.startswith("-")]
 
     assert normalised(from_conda) == normalised(declared)
     assert "-e ." in pip_section, "environment.yml must install srmlib itself"
+    assert "-c constraints.txt" in pip_section, "environment.yml must use the book's pinned versions"
+    torch_index = re.search(r"^TORCH_INDEX \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert f"--extra-index-url {torch_index}" in pip_section, "conda users get torch's CPU build too"
     python = next(d for d in conda["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert python == "python=3.11"

@@ -82,7 +82,7 @@ class SRMFigure:
     Examples
     --------
     >>> import numpy as np, srmlib
-    >>> x = np.maximum(np.random.default_rng(0).standard_normal((500, 4)), 0)
+    >>> x = np.abs(np.random.default_rng(0).standard_normal((500, 4)))
     >>> fig = SRMFigure()
     >>> fig.update(srmlib.spotlight_resonance(x, epsilon=0.8, resolution=36), "ensemble")
     """

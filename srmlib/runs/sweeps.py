@@ -51,7 +51,9 @@ class Grid:
 
 
 def load_grid(spec) -> Grid:
-    """Read a sweep's grid from a YAML file (or an equivalent mapping)::
+    """Read a sweep's grid from a YAML file (or an equivalent mapping).
+
+    A grid file::
 
         grid:            # every combination of these lists is one run
           n_dims: [4, 8]
