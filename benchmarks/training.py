@@ -61,9 +61,9 @@ def bench_training() -> list[dict]:
                       300, None),
     }
     activations = torch.randn(20_000, 3, generator=torch.Generator().manual_seed(0))
-    for kind, k in (("relu", None), ("topk", 1)):
-        def sae_run(kind=kind, k=k):
-            autoencoder = sae.SparseAutoencoder(3, 16, kind=kind, k=k, seed=0)
+    for kind, options in (("relu", {}), ("topk", dict(k=1))):
+        def sae_run(kind=kind, options=options):
+            autoencoder = sae.create_sae(kind, 3, 16, seed=0, **options)
             sae.train_sae(autoencoder, activations, steps=1000, seed=0, progress=False)
         workloads[f"SAE {kind}"] = (sae_run, 1000, SAE_STEP_LIMIT_MS)
     for name, (run, steps, limit) in workloads.items():
