@@ -1,7 +1,8 @@
 """Spotlight Resonance by direct vectorised evaluation: every probe against every sample.
 
 For each plane ``(b_i, b_j)`` the ``A`` probes ``p(theta) = cos(theta) u + sin(theta) v`` (the
-same convention as srmlib: ``u = b_i/|b_i|``, ``v`` the unit part of ``b_j`` orthogonal to ``u``)
+same convention as srmlib: ``u = b_i/|b_i|``, ``v`` the unit part of ``b_j`` orthogonal to ``u``,
+from :func:`srmlib.bases.plane_frame`)
 are stacked into a matrix of shape ``(A, d)``, the unit samples ``(n, d)`` are multiplied by its
 transpose in one BLAS call to give all ``n x A`` cosines, and those ``>= epsilon`` are counted.
 Cost ``O(n A d)`` per plane: what a careful numpy user would write without srmlib's arc counting.
@@ -11,14 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from srmlib.bases import plane_frame
+
 from .reference_srm import count_planes, unit_samples
-
-
-def plane_frame(b_i: np.ndarray, b_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal ``(u, v)`` of the plane, each of shape ``(d,)``."""
-    u = b_i / np.linalg.norm(b_i)
-    w = b_j - (b_j @ u) * u
-    return u, w / np.linalg.norm(w)
 
 
 def probes(u: np.ndarray, v: np.ndarray, angles: np.ndarray) -> np.ndarray:

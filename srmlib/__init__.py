@@ -38,8 +38,8 @@ from . import data, exercises, plotting  # noqa: E402
 from . import activations, cache, models, sae, stats, toy  # noqa: E402
 
 # Imported on first use: `metrics` and `alignment` load POT and much of scikit-learn (0.5 s),
-# which only chapter 6 needs; `runs` is also run as `python -m srmlib.runs`, and importing it
-# here would make runpy warn that the module is already in sys.modules.
+# which only chapter 6 needs; `runs` is only needed by chapters run as experiments and by the
+# command line, and keeps `import srmlib` from loading its YAML and notebook machinery.
 _LAZY_SUBMODULES = ("alignment", "metrics", "runs")
 
 

@@ -129,6 +129,14 @@ def check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def check_progress(progress, *, default: bool) -> bool:
+    """Whether to show a progress bar: ``progress`` (True or False), or ``default`` for ``None``.
+
+    Each caller's ``default`` says when its work is long enough to be worth a bar.
+    """
+    return default if progress is None else check_bool(progress, "progress")
+
+
 def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
     """Return the lower-cased ``value`` if it is one of ``choices``."""
     if not isinstance(value, str):

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import as_float_tensor, check_choice, check_int, check_real
+from ._validation import as_float_tensor, check_choice, check_int, check_real, check_real_in
 from ._threads import single_thread, torch_threads
 from .bases import random_rotation
 from .stats import RotationTest, rotation_test
@@ -110,10 +110,7 @@ class IsotropicReLU(nn.Module):
 
     def __init__(self, radius: float = 0.5):
         super().__init__()
-        radius = check_real(radius, "radius")
-        if radius < 0:
-            raise ValueError(f"radius must be non-negative, got {radius}")
-        self.radius = radius
+        self.radius = check_real_in(radius, "radius", 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.radius == 0.0:
@@ -406,9 +403,7 @@ def _class_selectivity(activations, labels, basis, epsilon, min_samples):
         raise ValueError(f"labels must be {len(x)} integers, got shape {y.shape}")
     b = np.eye(x.shape[1]) if basis is None else as_float_tensor(
         basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
-    epsilon = check_real(epsilon, "epsilon")
-    if not 0.0 < epsilon <= 1.0:
-        raise ValueError(f"epsilon must lie in (0, 1], got {epsilon}")
+    epsilon = check_real_in(epsilon, "epsilon", 0, 1, low_open=True)
     min_samples = check_int(min_samples, "min_samples", minimum=1)
     cosines = cone_cosines(x, b)
     signed = np.stack([cosines, -cosines], axis=2).reshape(len(x), -1)  # +b0, -b0, +b1, ...

@@ -1,7 +1,8 @@
-"""Privileged bases and the planes they span.
+"""Privileged bases, the planes they span, and the orthonormal frame of each plane.
 
 A basis is an array of shape ``(n_vectors, n_dims)`` with one vector per row. Chapter 1
-("Spotlight Resonance from first principles") explains why a basis can be privileged.
+("Spotlight Resonance from first principles") explains why a basis can be privileged and derives
+the in-plane frame (:func:`plane_frame`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import numpy as np
 from scipy.stats import special_ortho_group
 
 from ._random import make_rng
-from ._validation import check_choice, check_int
+from ._validation import as_float_tensor, check_choice, check_int
 
 PAIRS = ("comb", "perm")
+
+#: Two basis vectors whose angle has a smaller sine are (anti)parallel: they span no plane.
+MIN_PLANE_SINE = 1e-6
 
 
 def standard_basis(n_dims: int) -> np.ndarray:
@@ -88,3 +92,58 @@ def enumerate_planes(n_vectors: int, pairs: str = "comb", max_planes=None, seed=
             chosen = make_rng(seed).choice(len(planes), size=max_planes, replace=False)
             planes = planes[np.sort(chosen)]
     return planes
+
+
+def plane_frame(b_i, b_j) -> tuple[np.ndarray, np.ndarray]:
+    """The orthonormal frame ``(u, v)`` of the plane of two basis vectors, ``u`` along ``b_i``.
+
+    ``u = b_i / |b_i|`` and ``v`` is the unit part of ``b_j`` orthogonal to ``u`` (one
+    Gram-Schmidt step: ``w = b_j - (b_j . u) u``, ``v = w / |w|``), so ``v . b_j > 0``. The
+    spotlight probe at angle ``theta`` is ``cos(theta) u + sin(theta) v``: it turns from ``b_i``
+    towards ``+b_j``. Chapter 1 ("Planes, bivectors and rotations") derives it.
+
+    Parameters
+    ----------
+    b_i, b_j : array_like or torch.Tensor, shape (d,)
+        Two basis vectors of any non-zero lengths, not necessarily orthogonal, ``d >= 2``.
+
+    Returns
+    -------
+    u, v : numpy.ndarray of float64, shape (d,)
+        Orthonormal, spanning the same plane as ``b_i`` and ``b_j``.
+
+    Raises
+    ------
+    ValueError
+        If a vector is zero, the shapes differ, or ``b_i`` and ``b_j`` are parallel or
+        antiparallel (the sine of their angle below :data:`MIN_PLANE_SINE`): they span no plane.
+
+    Examples
+    --------
+    >>> u, v = plane_frame([2.0, 0.0, 0.0], [1.0, 1.0, 0.0])
+    >>> u.tolist(), v.tolist()
+    ([1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    """
+    u = _unit_vector(b_i, "b_i")
+    unit_j = _unit_vector(b_j, "b_j")
+    if unit_j.shape != u.shape:
+        raise ValueError(f"b_i and b_j must have the same shape, got {u.shape} and {unit_j.shape}")
+    w = unit_j - (unit_j @ u) * u
+    sine = float(np.linalg.norm(w))  # the sine of the angle between b_i and b_j
+    if sine < MIN_PLANE_SINE:
+        kind = "parallel" if unit_j @ u > 0 else "antiparallel"
+        raise ValueError(f"b_i and b_j are {kind} (sine of their angle {sine:.3g}), so they span "
+                         "no plane")
+    return u, w / sine
+
+
+def _unit_vector(vector, name: str) -> np.ndarray:
+    """``vector / |vector|`` as float64, scaled first so that no finite input overflows."""
+    b = as_float_tensor(vector, name, ndim=1).cpu().numpy().astype(np.float64)
+    if len(b) < 2:
+        raise ValueError(f"{name} must have at least 2 entries to lie in a plane, got {len(b)}")
+    largest = np.abs(b).max()
+    if largest == 0:
+        raise ValueError(f"{name} is the zero vector, which has no direction")
+    b = b / largest
+    return b / np.linalg.norm(b)

@@ -13,12 +13,12 @@ the srmlib version: any change of a parameter, or of srmlib, is another entry. P
 be JSON values (``None``, bools, ints, finite floats, strings, lists, dicts with string keys;
 numpy scalars and arrays are converted), so the key never depends on an object's ``repr``.
 
-**Files.** ``<cache_dir>/<name>-<key>.pt``, written with :func:`torch.save` to a temporary
-file in the same directory and moved into place with :func:`os.replace`, so a reader never sees
-half a file. They are read only with ``torch.load(..., weights_only=True)``, which refuses to
-run code from the file. A file that does not load, was stored under another key, or whose
-tensors do not match the checksum stored with them is reported (a warning), retrained and
-overwritten, never trusted.
+**Files.** ``<cache_dir>/<name>-<key>.pt``, written with :func:`torch.save` through
+:func:`srmlib._io.atomic_write` (a temporary file in the same directory, renamed into place), so
+a reader never sees half a file. They are read only with ``torch.load(..., weights_only=True)``,
+which refuses to run code from the file. A file that does not load, was stored under another
+key, or whose tensors do not match the checksum stored with them is reported (a warning),
+retrained and overwritten, never trusted.
 
 **Where.** ``cache_dir`` if given, else the environment variable ``SRMLIB_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/srmlib`` (``~/.cache/srmlib``). ``enabled=False`` trains and touches no file.
@@ -31,7 +31,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._io import atomic_write
 from ._validation import check_bool
 
 __all__ = ["CachedState", "cache_key", "cached_state", "default_cache_dir"]
@@ -145,7 +145,8 @@ def cached_state(params: Mapping, train_fn: Callable[[], object], *, cache_dir=N
             return CachedState(state=state, key=key, path=path, hit=True)
     state = _check_state(train_fn())
     directory.mkdir(parents=True, exist_ok=True)
-    _save_atomically(path, {"key": key, "checksum": _checksum(state), "state": state})
+    with atomic_write(path, binary=True) as handle:
+        torch.save({"key": key, "checksum": _checksum(state), "state": state}, handle)
     return CachedState(state=state, key=key, path=path, hit=False)
 
 
@@ -241,16 +242,3 @@ def _load(path: Path, key: str):
             return stored["state"]
     warnings.warn(f"ignoring the cache file {path}: {reason}; training again", stacklevel=3)
     return None
-
-
-def _save_atomically(path: Path, payload) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

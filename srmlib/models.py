@@ -36,12 +36,12 @@ from tqdm.auto import tqdm
 
 from ._random import torch_seed
 from ._threads import torch_threads
-from ._validation import as_float_tensor, check_choice, check_int, check_optimiser, check_real
+from ._validation import (as_float_tensor, check_choice, check_int, check_optimiser,
+                          check_progress, check_real_in)
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
 from .cache import cached_state
 
 __all__ = [
-    "ACTIVATIONS",
     "AutoencoderLog",
     "Captured",
     "MLPAutoencoder",
@@ -52,10 +52,6 @@ __all__ = [
     "train_autoencoder",
     "train_classifier",
 ]
-
-#: Elementwise activations available to :class:`MLPClassifier`, by name.
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "identity": nn.Identity}
-
 
 @dataclass(frozen=True)
 class Captured:
@@ -157,7 +153,7 @@ def capture_activations(
         outputs.append(output.detach().reshape(output.shape[0], -1).cpu())
 
     n_batches = -(-n_inputs // batch_size)
-    show = n_batches > 20 if progress is None else bool(progress)
+    show = check_progress(progress, default=n_batches > 20)
     was_training = model.training
     handle = module.register_forward_hook(hook)
     try:
@@ -186,13 +182,18 @@ class MLPClassifier(nn.Module):
     ----------
     n_inputs, n_hidden, n_classes : int
         Layer sizes.
-    activation : {"relu", "tanh", "identity"}
-        Elementwise activation of the hidden layer. ``"identity"`` gives a linear layer, which
-        has no privileged basis.
+    activation : str
+        Activation of the hidden layer, a name of :data:`srmlib.activations.ACTIVATION_NAMES`
+        built by :func:`srmlib.activations.make_activation` (``"relu"``, ``"tanh"``,
+        ``"rotated_relu"``, ``"isotropic_tanh"``, ...). ``"identity"`` gives a linear layer,
+        which has no privileged basis.
     seed : int
         Seed of the initial weights, drawn from a stream of their own (the global torch
         generator is left untouched; the same seed given to :func:`train_classifier` shuffles
         from an independent stream).
+    rotation_seed : int, optional
+        Seed of the rotation of a rotated activation, ``R = srmlib.random_rotation(n_hidden,
+        rotation_seed)``. Default: ``seed``.
 
     Attributes
     ----------
@@ -205,17 +206,19 @@ class MLPClassifier(nn.Module):
     """
 
     def __init__(self, n_inputs: int, n_hidden: int, n_classes: int, *,
-                 activation: str = "relu", seed: int = 0):
+                 activation: str = "relu", seed: int = 0, rotation_seed: int | None = None):
         super().__init__()
         n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
         n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=2)
-        activation = check_choice(activation, "activation", tuple(ACTIVATIONS))
+        activation = check_choice(activation, "activation", ACTIVATION_NAMES)
         seed = check_int(seed, "seed", minimum=0)
+        rotation_seed = seed if rotation_seed is None else check_int(
+            rotation_seed, "rotation_seed", minimum=0)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, "models.init"))
             self.hidden = nn.Linear(n_inputs, n_hidden)
-            self.activation = ACTIVATIONS[activation]()
+            self.activation = make_activation(activation, n_hidden, seed=rotation_seed)
             self.readout = nn.Linear(n_hidden, n_classes)
         self.activation_name = activation
 
@@ -402,13 +405,11 @@ def train_autoencoder(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr, weight_decay = check_optimiser(lr, weight_decay)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    momentum = check_real(momentum, "momentum")
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+    momentum = check_real_in(momentum, "momentum", 0, 1, high_open=True)
     seed = check_int(seed, "seed", minimum=0)
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
-    show = epochs > 200 if progress is None else bool(progress)
+    show = check_progress(progress, default=epochs > 200)
     dtype = next(model.parameters()).dtype
     x = _as_inputs(inputs, dtype)
     when = _snapshot_epochs(snapshot_epochs, epochs)
@@ -609,7 +610,7 @@ def train_classifier(
     with torch_threads(num_threads):
         losses = _train(model, x, y, nn.CrossEntropyLoss(), epochs=epochs,
                         batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                        progress=progress)
+                        progress=check_progress(progress, default=False))
     test_accuracy = None
     if test is not None:
         test_x, test_y = test

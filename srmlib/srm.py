@@ -5,7 +5,8 @@ Chapter 1 ("Spotlight Resonance from first principles") derives everything here.
 Conventions
 -----------
 In the plane of basis vectors ``(b_i, b_j)`` let ``u = b_i/|b_i|`` and ``v`` the unit part of
-``b_j`` orthogonal to ``u``. The spotlight probe at angle ``theta`` is
+``b_j`` orthogonal to ``u`` (:func:`srmlib.bases.plane_frame`; the code below computes the same
+coordinates for all planes at once from the Gram matrix of the basis). The spotlight probe at angle ``theta`` is
 ``p(theta) = cos(theta) u + sin(theta) v``: it turns from ``b_i`` towards ``+b_j``. (The
 author's reference code turns towards ``-b_j``; its value at ``theta`` is ours at
 ``2*pi - theta``.) A sample ``x`` is inside the cone when ``cos(x, p(theta)) >= epsilon``.
@@ -43,22 +44,22 @@ from ._validation import (
     check_bool,
     check_epsilon,
     check_int,
-    check_real,
+    check_progress,
+    check_real_in,
 )
-from .bases import enumerate_planes
+from .bases import MIN_PLANE_SINE, enumerate_planes
 
 TWO_PI = 2.0 * math.pi
 
 # Elements of one (n_samples, planes-in-chunk) work array: bounds memory at a few hundred MB.
 _CHUNK_ELEMENTS = 2**22
-# Work (samples x planes) above which a progress bar is shown by default.
-_PROGRESS_WORK = 2 * 10**8
+#: Work (samples x planes, summed over the evaluations of one call) from which SRM and PPPM
+#: show a progress bar by default; the explorers' animations use the same rule for their frames.
+PROGRESS_WORK = 2 * 10**8
 # Work (samples x planes) below which counting runs on one thread (see _threads_for).
 _SINGLE_THREAD_WORK = 10**7
 # Input elements (samples x dims) below which projecting runs on one thread (see _prepare).
 _SINGLE_THREAD_INPUT = 10**6
-# Basis pairs whose in-plane orthogonal part is shorter than this span no plane.
-_DEGENERATE_SINE = 1e-6
 # A basis whose Gram matrix is this close to the identity takes the sparse route (see _selections),
 # whose pre-filter is loosened by this relative margin so it never drops a pair the exact test keeps.
 _ORTHONORMAL_TOLERANCE = 1e-5
@@ -178,9 +179,19 @@ class PPPMResult:
     n_samples: int
     n_excluded: int
 
-    def in_plane(self, i: int, j: int) -> np.ndarray:
-        """Coordinates of the projections into the plane ``(i, j)``, shape ``(m_ij, 2)``."""
-        return self.coords[self.plane_index == _plane_row(self.planes, i, j)]
+    def in_plane(self, i: int, j: int, *, unit: bool = False) -> np.ndarray:
+        """Coordinates of the projections into the plane ``(i, j)``, shape ``(m_ij, 2)``.
+
+        With ``unit`` those of the unit directions ``x / |x|`` instead of the raw activations:
+        each point's length is then its ``plane_cosine``, between ``epsilon`` and 1.
+        """
+        rows = self.plane_index == _plane_row(self.planes, i, j)
+        coords = self.coords[rows]
+        if not check_bool(unit, "unit"):
+            return coords
+        lengths = np.linalg.norm(coords, axis=1, keepdims=True)
+        directions = np.divide(coords, lengths, out=np.zeros_like(coords), where=lengths > 0)
+        return directions * self.plane_cosine[rows][:, None]
 
 
 def spotlight_resonance(
@@ -321,9 +332,7 @@ def epsilon_for_isotropic_fraction(n_dims: int, fraction: float) -> float:
     that means the same thing in every dimension (for instance 1% of random directions).
     """
     n_dims = check_int(n_dims, "n_dims", minimum=2)
-    fraction = check_real(fraction, "fraction")
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    fraction = check_real_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
     tail = min(fraction, 1.0 - fraction)
     eps = math.sqrt(max(0.0, 1.0 - special.betaincinv((n_dims - 1) / 2.0, 0.5, 2.0 * tail)))
     return eps if fraction <= 0.5 else -eps
@@ -516,7 +525,7 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
 
     gram = unit_basis @ unit_basis.T
     cos = gram[plane_array[:, 0], plane_array[:, 1]].cpu().numpy()
-    degenerate = np.flatnonzero(np.sqrt(np.clip(1.0 - cos**2, 0.0, None)) < _DEGENERATE_SINE)
+    degenerate = np.flatnonzero(np.sqrt(np.clip(1.0 - cos**2, 0.0, None)) < MIN_PLANE_SINE)
     if degenerate.size:
         i, j = plane_array[degenerate[0]]
         kind = "parallel" if cos[degenerate[0]] > 0 else "antiparallel"
@@ -784,5 +793,5 @@ def _threads_for(projected: ProjectedActivations):
 
 def _progress_bar(progress, problem: ProjectedActivations, label: str):
     work = problem.n_samples * len(problem.planes)
-    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    show = check_progress(progress, default=work >= PROGRESS_WORK)
     return tqdm(total=len(problem.planes), desc=label, unit="plane", disable=not show)

@@ -4,7 +4,8 @@ Chapter 2 ("SRM in practice: choosing the resolution") explains both.
 
 **Error bars.** An unsigned SRM value is the fraction ``p`` of ``n`` samples inside a cone, so
 ``n p`` is binomial: its standard error is ``sqrt(p (1 - p) / n)``
-(:func:`standard_error`), and :func:`wilson_interval` gives a confidence interval that stays
+(:func:`standard_error`); a difference of two such fractions is taken as real beyond
+:func:`difference_margin`, ``z`` standard errors of each. :func:`wilson_interval` gives a confidence interval that stays
 inside ``[0, 1]`` and is not empty where ``p`` is 0 or 1. Values at different angles or planes
 share samples, so they are correlated; each error bar is right for its own value.
 :func:`baseline_relative_error` is the relative error ``sqrt((1 - p0) / (n p0))`` at the
@@ -44,7 +45,8 @@ from tqdm.auto import tqdm
 
 from ._random import stream
 from ._threads import torch_threads
-from ._validation import as_float_tensor, check_bool, check_epsilon, check_int, check_real
+from ._validation import (as_float_tensor, check_epsilon, check_int,
+                          check_progress, check_real, check_real_in)
 from .bases import random_rotation
 from .srm import SRMResult, isotropic_expectation, project
 
@@ -54,6 +56,7 @@ __all__ = [
     "RotationTest",
     "axis_alignment",
     "baseline_relative_error",
+    "difference_margin",
     "rotation_test",
     "standard_error",
     "wilson_interval",
@@ -99,6 +102,39 @@ def standard_error(result, n_samples: int | None = None) -> np.ndarray:
     return np.sqrt(p * (1.0 - p) / n)
 
 
+def difference_margin(a, b, n_samples: int, *, z: float = 4.0):
+    """``z`` binomial standard errors of each of two fractions: ``z (SE(a) + SE(b))``.
+
+    A difference ``a - b`` larger than this is more than ``z`` standard errors of the
+    difference, however ``a`` and ``b`` are correlated (two SRM values of the same samples, or
+    two means over planes of such values): the standard error of ``a - b`` is at most
+    ``SE(a) + SE(b)`` (the triangle inequality), where ``SE(p) = sqrt(p (1 - p) / n)`` is
+    :func:`standard_error`. Chapters 1 and 2 accept a difference as real beyond it.
+
+    Parameters
+    ----------
+    a, b : float or array_like
+        Fractions in ``[0, 1]`` (arrays broadcast together).
+    n_samples : int
+        Samples behind each fraction.
+    z : float
+        Standard errors on each side (positive).
+
+    Returns
+    -------
+    float or ndarray
+        The broadcast shape of ``a`` and ``b``.
+
+    Examples
+    --------
+    >>> round(float(difference_margin(0.5, 0.1, 100)), 3)  # 4 * (0.05 + 0.03)
+    0.32
+    """
+    z = check_real_in(z, "z", 0, low_open=True)
+    (p_a, n), (p_b, _) = _fractions(a, n_samples, "a"), _fractions(b, n_samples, "b")
+    return z * (np.sqrt(p_a * (1.0 - p_a) / n) + np.sqrt(p_b * (1.0 - p_b) / n))
+
+
 def wilson_interval(result, n_samples: int | None = None, *,
                     confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for each unsigned SRM value.
@@ -129,9 +165,7 @@ def wilson_interval(result, n_samples: int | None = None, *,
     (0.0, 0.037)
     """
     p, n = _fractions(result, n_samples)
-    confidence = check_real(confidence, "confidence")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    confidence = check_real_in(confidence, "confidence", 0, 1, low_open=True, high_open=True)
     z = float(special.ndtri(0.5 + confidence / 2.0))
     denominator = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
@@ -453,7 +487,7 @@ def rotation_test(
     observed, result = compute(projected)
 
     work = n_rotations * projected.n_samples * len(planes)
-    show = work >= _PROGRESS_WORK if progress is None else check_bool(progress, "progress")
+    show = check_progress(progress, default=work >= _PROGRESS_WORK)
     null = np.empty(n_rotations)
     for r in tqdm(range(n_rotations), desc="random rotations", unit="basis", disable=not show):
         rotated = basis @ random_rotation(n_dims, rotation_stream).T
@@ -470,7 +504,7 @@ def rotation_test(
 # --------------------------------------------------------------------------- internals
 
 
-def _fractions(result, n_samples) -> tuple[np.ndarray, int]:
+def _fractions(result, n_samples, name: str = "result") -> tuple[np.ndarray, int]:
     if isinstance(result, SRMResult):
         if n_samples is not None:
             raise ValueError("n_samples is taken from the SRMResult; pass it only with an array")
@@ -483,7 +517,7 @@ def _fractions(result, n_samples) -> tuple[np.ndarray, int]:
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     p = np.asarray(result, dtype=np.float64)
     if p.size == 0 or not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
-        raise ValueError("result must hold fractions in [0, 1]")
+        raise ValueError(f"{name} must hold fractions in [0, 1]")
     return p, n_samples
 
 

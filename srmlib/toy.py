@@ -1,6 +1,8 @@
 """Toy models of superposition (Elhage et al., 2022), many instances trained at once.
 
-Chapter 4 ("Toy models of superposition") explains these models and every analysis here.
+Chapter 4 ("Toy models of superposition", section "The model") writes out the forward pass and
+the loss that :class:`ToyModel` computes, checks on the same weights that both agree, and
+explains every analysis here.
 
 The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with probability
 ``p``, then uniform), squeezed into ``n_hidden < n_features`` dimensions and read back::
@@ -10,24 +12,29 @@ The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with
     x' = ReLU(W^T h + b)
 
 trained to minimise the importance-weighted error ``mean_i I_i (x_i - x'_i)^2`` with
-``I_i = importance_decay ** i``, by AdamW (the paper's optimiser) or by SGD with momentum (which
-is rotation-equivariant: it cannot single out the neurons of a linear hidden layer). Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
+``I_i = importance_decay ** i``, by autograd and ``torch.optim``'s AdamW (the paper's
+optimiser) or SGD with momentum (which is rotation-equivariant: it cannot single out the neurons
+of a linear hidden layer). Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
 is where feature ``i`` lives in the hidden space: its **ground-truth feature direction**.
 
 All ``n_instances`` models share one weight tensor ``W`` of shape
-``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a sweep
-over sparsity is one training run. Instances never interact: the loss is a sum over instances and
-both optimisers act elementwise, so each instance trains exactly as it would alone. Each instance draws its
-initial weights and its data from its own generators, seeded by :func:`instance_seeds`, so a
-batched run and runs of single instances with the same per-instance seeds give the same weights.
-An instance's initial weights, training batches and evaluation features come from three
-independent streams of its seed (``srmlib._random.torch_seed`` keyed by purpose), so passing
-the same seed to the model, the trainer and the evaluation never replays one draw in another.
+``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a
+sweep over sparsity is one training run. Instances never interact: the loss is a sum over
+instances and both optimisers act elementwise, so each instance trains exactly as it would
+alone. Each instance draws its initial weights and its data from its own generators, seeded by
+:func:`instance_seeds`, so a batched run and runs of single instances with the same
+per-instance seeds give the same weights. An instance's initial weights, training batches and
+evaluation features come from three independent streams of its seed
+(``srmlib._random.torch_seed`` keyed by purpose), so passing the same seed to the model, the
+trainer and the evaluation never replays one draw in another. A model moved to a GPU
+(``model.to("cuda")``) trains there, on batches drawn there by that device's generators
+(seeded the same way: reproducible, but other numbers than the CPU's); evaluation features
+(:func:`sample_features`, :meth:`ToyModel.hidden_activations`) always come from the CPU.
 
 Analyses take an ``(n_features, n_hidden)`` array of feature directions (one feature per row, as
-srmlib's bases): :func:`gram_matrix` (``W^T W``), :func:`feature_norms`, :func:`interference`,
-:func:`feature_dimensionality`, :func:`total_squared_norm` and, for two hidden dimensions,
-:func:`classify_arrangement`.
+srmlib's bases, read through :func:`as_directions`): :func:`gram_matrix` (``W^T W``),
+:func:`feature_norms`, :func:`interference`, :func:`feature_dimensionality`,
+:func:`total_squared_norm` and, for two hidden dimensions, :func:`classify_arrangement`.
 
 References
 ----------
@@ -44,6 +51,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.adamw import adamw
+from torch.optim.sgd import sgd
 from tqdm.auto import tqdm
 
 from ._random import torch_seed
@@ -54,6 +63,7 @@ __all__ = [
     "ToyConfig",
     "ToyModel",
     "ToyTrainingLog",
+    "as_directions",
     "classify_arrangement",
     "feature_dimensionality",
     "feature_norms",
@@ -175,8 +185,9 @@ def _generators(seed, n_instances: int, purpose: str) -> list[torch.Generator]:
     return [_generator(s, purpose) for s in instance_seeds(seed, n_instances)]
 
 
-def _generator(instance_seed: int, purpose: str) -> torch.Generator:
-    return torch.Generator().manual_seed(torch_seed(instance_seed, f"toy.{purpose}"))
+def _generator(instance_seed: int, purpose: str, device=None) -> torch.Generator:
+    return torch.Generator(device=device or "cpu").manual_seed(
+        torch_seed(instance_seed, f"toy.{purpose}"))
 
 
 def _sample_instance(config: ToyConfig, k: int, n: int, generator: torch.Generator,
@@ -232,6 +243,11 @@ def sample_features(config: ToyConfig, n_samples: int, seed=0) -> torch.Tensor:
 class ToyModel(nn.Module):
     """``n_instances`` toy models of superposition in one module (see the module docstring).
 
+    Chapter 4 ("Toy models of superposition", section "The model") writes out the forward pass
+    and the loss of one model, ``toy_forward`` and ``toy_loss``; this class computes the same
+    for every instance at once, with one batched matrix product per layer (the chapter and the
+    tests check that the two agree on the same weights).
+
     Parameters
     ----------
     config : ToyConfig
@@ -268,22 +284,38 @@ class ToyModel(nn.Module):
                                                            dtype=torch.float32))
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, n_instances, n_features)`` features to ``(batch, n_instances, n_hidden)``."""
-        h = torch.einsum("ihf,bif->bih", self.W, x)
-        return torch.relu(h) if self.config.hidden_activation == "relu" else h
+        """``h = W x`` of every instance (``ReLU(W x)`` for ``hidden_activation="relu"``).
+
+        ``x`` has shape ``(batch, n_instances, n_features)``; returns
+        ``(batch, n_instances, n_hidden)``.
+        """
+        return self._hidden(x.transpose(0, 1)).transpose(0, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruction ``ReLU(W^T h + b)``, shape ``(batch, n_instances, n_features)``."""
-        return torch.relu(torch.einsum("ihf,bih->bif", self.W, self.hidden(x)) + self.b)
+        """Reconstruction ``x' = ReLU(W^T h + b)``, shape ``(batch, n_instances, n_features)``."""
+        return self._reconstruct(x.transpose(0, 1)).transpose(0, 1)
 
     def loss_per_instance(self, x: torch.Tensor) -> torch.Tensor:
         """``mean over batch and features of I_i (x_i - x'_i)^2``, shape ``(n_instances,)``."""
-        return (self.importance * (x - self(x)) ** 2).mean(dim=(0, 2))
+        x = x.transpose(0, 1)  # (instance, batch, feature)
+        return (self.importance * (x - self._reconstruct(x)) ** 2).mean(dim=(1, 2))
+
+    # The computations on (instance, batch, feature) tensors: per instance, chapter 4's
+    # ``h = x @ W.T`` and ``ReLU(h @ W + b)`` (one sample per row), as one batched matrix
+    # product per layer; every elementwise step, forward and backward, sees tensors of one
+    # layout (a batch-first layout here costs autograd extra copies).
+    def _hidden(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.bmm(x, self.W.transpose(1, 2))  # (instance, batch, hidden)
+        return torch.relu(h) if self.config.hidden_activation == "relu" else h
+
+    def _reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.baddbmm(self.b.unsqueeze(1), self._hidden(x), self.W)  # b + h @ W
+        return torch.relu(out)  # (instance, batch, feature)
 
     def feature_directions(self, instance: int) -> np.ndarray:
         """Row ``i`` is column ``W_i`` of instance ``instance``: shape ``(n_features, n_hidden)``."""
         k = self._instance(instance)
-        return self.W[k].detach().T.numpy().astype(np.float64)
+        return self.W[k].detach().T.cpu().numpy().astype(np.float64)
 
     def hidden_activations(self, instance: int, n_samples: int,
                            seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -303,10 +335,10 @@ class ToyModel(nn.Module):
         gen = _generator(instance_seeds(seed, self.config.n_instances)[k], "features")
         x = _sample_instance(self.config, k, n_samples, gen)
         with torch.no_grad():
-            h = torch.einsum("hf,bf->bh", self.W[k], x)
+            h = x.to(self.W.device) @ self.W[k].T  # h = W x, one sample per row
             if self.config.hidden_activation == "relu":
                 h = torch.relu(h)
-        return h.numpy().astype(np.float64), x.numpy().astype(np.float64)
+        return h.cpu().numpy().astype(np.float64), x.numpy().astype(np.float64)
 
     def _instance(self, instance) -> int:
         k = check_int(instance, "instance", minimum=0)
@@ -355,9 +387,11 @@ def train_toy_model(
     """Train every instance of a toy model in place with AdamW (or SGD) on fresh batches.
 
     Each step draws a new batch of ``batch_size`` feature vectors per instance (instance ``k``
-    from its own generator, seeded as in :func:`instance_seeds`) and minimises the sum over
-    instances of each instance's loss; the instances are independent, so training ``N`` at once
-    gives the weights each would reach alone with the same per-instance seeds.
+    from its own generator, seeded as in :func:`instance_seeds`), computes the sum over
+    instances of :meth:`ToyModel.loss_per_instance` (chapter 4 writes out this loss for one
+    model), its gradient by autograd, and one ``torch.optim`` step. The instances are
+    independent, so training ``N`` at once gives the weights each would reach alone with the
+    same per-instance seeds. The model trains on its device (``model.to("cuda")`` for a GPU).
 
     Parameters
     ----------
@@ -380,11 +414,11 @@ def train_toy_model(
         The learning rate at step ``t`` (1 to ``steps``) is ``lr`` times 1, ``1 - (t - 1) / steps``
         or ``(1 + cos(pi (t - 1) / steps)) / 2``: a decay to 0 lets a short run settle.
     optimizer : {"adam", "sgd"}
-        AdamW (exactly ``torch.optim.AdamW``), or SGD with ``momentum`` (exactly
-        ``torch.optim.SGD``). Adam scales each weight's step by that weight's own gradient
-        history, so it is not rotation-equivariant; SGD is: trained from a rotation-invariant
-        initialisation on a rotation-invariant loss (the linear hidden layer), its hidden basis
-        is one more random basis.
+        AdamW (``torch.optim.AdamW`` with its defaults but ``lr`` and ``weight_decay``, fused),
+        or SGD with ``momentum`` (``torch.optim.SGD``, fused). Adam scales each weight's step by
+        that weight's own gradient history, so it is not rotation-equivariant; SGD is: trained
+        from a rotation-invariant initialisation on a rotation-invariant loss (the linear hidden
+        layer), its hidden basis is one more random basis.
     momentum : float
         SGD's momentum, in ``[0, 1)`` (not used by Adam).
 
@@ -407,113 +441,92 @@ def train_toy_model(
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
     config = model.config
+    device = model.W.device
     # Instances with the same data seed train on the same batches: each distinct seed draws
-    # once, and its batches are copied to its instances (the same numbers, drawn faster).
+    # once, and its batches are copied to its instances (the same numbers, drawn faster). The
+    # batches are drawn where the model is (a GPU's own generators draw other numbers).
     seeds = instance_seeds(seed, config.n_instances)
     distinct = list(dict.fromkeys(seeds))
-    gens = [_generator(s, "training") for s in distinct]
-    owner = torch.tensor([distinct.index(s) for s in seeds])
+    gens = [_generator(s, "training", device) for s in distinct]
+    owner = torch.tensor([distinct.index(s) for s in seeds], device=device)
     show = steps > 2_000 if progress is None else bool(progress)
-    if optimizer == "adam":
-        optimiser = _AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    else:
-        optimiser = _SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    params = [model.W, model.b]
+    optimiser = _TorchOptimiser(params, optimizer, weight_decay=weight_decay, momentum=momentum)
     n, f = config.n_instances, config.n_features
-    probs = torch.tensor(config.probabilities, dtype=torch.float32).reshape(n, 1, 1, 1)
+    probs = torch.tensor(config.probabilities, dtype=torch.float32, device=device)
+    probs = probs.reshape(n, 1, 1, 1)
     # Each instance's generator draws, per step, exactly what _sample_instance would draw; a
     # block of steps is drawn at once (the same numbers, as torch.rand fills in order).
     block = max(1, min(steps, _DRAWS_PER_BLOCK // (2 * batch_size * f)))
     logged_steps, losses = [], []
     model.train()
-    with torch_threads(num_threads):
+    with torch_threads(num_threads), torch.enable_grad():
         bar = tqdm(total=steps, desc="training toy models", unit="step", disable=not show,
                    mininterval=0.5)
         step = 0
         while step < steps:
             m = min(block, steps - step)
-            draws = torch.empty((len(gens), m, 2, batch_size, f))  # (seed, step, 2, batch, feature)
+            # (seed, step, 2, batch, feature)
+            draws = torch.empty((len(gens), m, 2, batch_size, f), device=device)
             for k, g in enumerate(gens):
                 draws[k].uniform_(generator=g)
             if len(gens) < n:
                 draws = draws[owner]  # (instance, step, 2, batch, feature)
-            xs = _features_from_draws(config, draws, probs)
+            xs = _features_from_draws(config, draws, probs)  # (instance, step, batch, feature)
             for j in range(m):
-                if lr_schedule != "constant":
-                    optimiser.lr = lr * _lr_factor(lr_schedule, step, steps)
+                loss = model.loss_per_instance(xs[:, j].transpose(0, 1))  # (batch, instance, f)
+                # the sum over instances: each instance's weights get its own loss's gradient
+                grads = torch.autograd.grad(loss.sum(), params)
+                optimiser.step(grads, lr * _lr_factor(lr_schedule, step, steps))
                 step += 1
-                loss = _loss_and_gradients(model, xs[:, j])
-                optimiser.step()
                 if step % log_every == 0 or step == steps:
                     logged_steps.append(step)
-                    losses.append(loss.numpy().copy())
+                    losses.append(loss.detach().cpu().numpy())
             bar.update(m)
         bar.close()
     model.eval()
-    for parameter in model.parameters():
-        parameter.grad = None
     return ToyTrainingLog(steps=np.array(logged_steps), losses=np.array(losses))
 
 
 _DRAWS_PER_BLOCK = 1 << 17  # random numbers per instance drawn at once while training
 
 
-class _AdamW:
-    """AdamW exactly as ``torch.optim.AdamW(params, lr, weight_decay=..., foreach=True)``
-    computes it, for :func:`train_toy_model`: torch's optimisers import ``torch._dynamo`` on
-    their first step (seconds) and cost more per step than a small model's forward and backward
-    pass. The tests check it against ``torch.optim.AdamW``; ``lr`` may change between steps.
+class _TorchOptimiser:
+    """``torch.optim.AdamW`` or ``torch.optim.SGD`` (fused kernels), for :func:`train_toy_model`.
+
+    It keeps the state that the classes keep (AdamW's moments and step counts, SGD's momentum
+    buffers) and steps through torch's documented functional forms, ``torch.optim.adamw.adamw``
+    and ``torch.optim.sgd.sgd``: the functions the classes' ``step()`` calls, so the update is
+    the same arithmetic (the tests check it against the classes). Why not the classes
+    themselves: constructing any ``torch.optim.Optimizer`` imports ``torch._dynamo``
+    (``Optimizer.add_param_group`` and ``step`` are wrapped for ``torch.compile``), about 1 s
+    of CPU time, 3-4 s on a loaded machine, in every process that trains; the functional forms
+    import nothing. ``grads`` come from ``torch.autograd.grad``, so nothing is kept in ``.grad``.
     """
 
-    def __init__(self, params, *, lr: float, weight_decay: float = 0.0,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    def __init__(self, params, optimizer: str, *, weight_decay: float, momentum: float):
         self.params = list(params)
-        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
-        self.steps = 0
-        self._exp_avg = [torch.zeros_like(p) for p in self.params]
-        self._exp_avg_sq = [torch.zeros_like(p) for p in self.params]
+        self.optimizer, self.weight_decay, self.momentum = optimizer, weight_decay, momentum
+        if optimizer == "adam":
+            self.exp_avgs = [torch.zeros_like(p) for p in self.params]
+            self.exp_avg_sqs = [torch.zeros_like(p) for p in self.params]
+            self.state_steps = [torch.zeros((), device=p.device) for p in self.params]
+        else:
+            self.momentum_buffers: list[torch.Tensor | None] = [None] * len(self.params)
 
     @torch.no_grad()
-    def step(self) -> None:
-        """One update from each parameter's ``.grad``."""
-        beta1, beta2 = self.betas
-        self.steps += 1
-        grads = [p.grad for p in self.params]
-        if self.weight_decay != 0:
-            torch._foreach_mul_(self.params, 1 - self.lr * self.weight_decay)
-        torch._foreach_lerp_(self._exp_avg, grads, 1 - beta1)
-        torch._foreach_mul_(self._exp_avg_sq, beta2)
-        torch._foreach_addcmul_(self._exp_avg_sq, grads, grads, 1 - beta2)
-        step_size = -self.lr / (1 - beta1 ** float(self.steps))
-        denominator = torch._foreach_sqrt(self._exp_avg_sq)
-        torch._foreach_div_(denominator, (1 - beta2 ** float(self.steps)) ** 0.5)
-        torch._foreach_add_(denominator, self.eps)
-        torch._foreach_addcdiv_(self.params, self._exp_avg, denominator, step_size)
-
-
-class _SGD:
-    """SGD with momentum exactly as ``torch.optim.SGD(params, lr, momentum, weight_decay=...)``
-    computes it (no dampening, no Nesterov), for :func:`train_toy_model`, for the reasons given
-    for :class:`_AdamW`. The tests check it against ``torch.optim.SGD``."""
-
-    def __init__(self, params, *, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
-        self.params = list(params)
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
-        self._buffers: list[torch.Tensor] | None = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        """One update from each parameter's ``.grad``."""
-        grads = [p.grad for p in self.params]
-        if self.weight_decay != 0:
-            grads = torch._foreach_add(grads, self.params, alpha=self.weight_decay)
-        if self.momentum != 0:
-            if self._buffers is None:
-                self._buffers = [g.clone() for g in grads]
-            else:
-                torch._foreach_mul_(self._buffers, self.momentum)
-                torch._foreach_add_(self._buffers, grads)
-            grads = self._buffers
-        torch._foreach_add_(self.params, grads, alpha=-self.lr)
+    def step(self, grads: Sequence[torch.Tensor], lr: float) -> None:
+        """One update of every parameter from its gradient in ``grads``, at learning rate ``lr``."""
+        if self.optimizer == "adam":  # torch.optim.AdamW(params, lr, weight_decay=..., fused=True)
+            adamw(
+                self.params, list(grads), self.exp_avgs, self.exp_avg_sqs, [], self.state_steps,
+                fused=True, amsgrad=False, beta1=0.9, beta2=0.999, lr=lr,
+                weight_decay=self.weight_decay, eps=1e-8, maximize=False)
+        else:  # torch.optim.SGD(params, lr, momentum, weight_decay=..., fused=True)
+            sgd(
+                self.params, list(grads), self.momentum_buffers, fused=True,
+                momentum=self.momentum, weight_decay=self.weight_decay, lr=lr, dampening=0.0,
+                nesterov=False, maximize=False)
 
 
 def _lr_factor(schedule: str, done: int, steps: int) -> float:
@@ -525,34 +538,31 @@ def _lr_factor(schedule: str, done: int, steps: int) -> float:
     return 1.0
 
 
-@torch.no_grad()
-def _loss_and_gradients(model: ToyModel, x: torch.Tensor) -> torch.Tensor:
-    """Per-instance loss on ``x`` (shape ``(n_instances, batch, n_features)``) and, written to
-    ``W.grad`` and ``b.grad``, the gradient of its sum over instances: the backward pass of
-    :meth:`ToyModel.loss_per_instance`, by hand (much faster than autograd at these sizes)."""
-    W, b, importance = model.W, model.b, model.importance
-    batch, f = x.shape[1], x.shape[2]
-    pre = torch.bmm(x, W.transpose(1, 2))  # (instance, batch, hidden)
-    relu_hidden = model.config.hidden_activation == "relu"
-    h = torch.relu(pre) if relu_hidden else pre
-    out = torch.baddbmm(b.unsqueeze(1), h, W)  # (instance, batch, feature)
-    diff = torch.relu(out) - x
-    weighted = diff * importance
-    loss = (weighted * diff).sum(dim=(1, 2)) / (batch * f)
-    g = weighted.mul_((out > 0) * (2.0 / (batch * f)))  # d loss / d out
-    grad_b = g.sum(dim=1)
-    dh = torch.bmm(g, W.transpose(1, 2))  # (instance, batch, hidden)
-    if relu_hidden:
-        dh.mul_(pre > 0)
-    grad_W = torch.baddbmm(torch.bmm(dh.transpose(1, 2), x), h.transpose(1, 2), g)
-    W.grad, b.grad = grad_W, grad_b
-    return loss
-
-
 # --------------------------------------------------------------------------- analyses
 
 
-def _directions(directions) -> np.ndarray:
+def as_directions(directions) -> np.ndarray:
+    """Feature directions as a validated float64 array, one feature per row.
+
+    Every analysis here and the toy-model figures of :mod:`srmlib.plotting` read their
+    ``directions`` argument through this function.
+
+    Parameters
+    ----------
+    directions : array_like or torch.Tensor, shape (n_features, n_hidden)
+        Row ``i`` is the direction ``W_i`` of feature ``i`` (:meth:`ToyModel.feature_directions`).
+
+    Returns
+    -------
+    ndarray of float64, shape (n_features, n_hidden)
+
+    Raises
+    ------
+    TypeError
+        If ``directions`` is not an array of real numbers.
+    ValueError
+        If it is not a non-empty 2-D array, or holds NaN or infinite values.
+    """
     if isinstance(directions, torch.Tensor):
         directions = directions.detach().cpu().numpy()
     try:
@@ -573,13 +583,13 @@ def gram_matrix(directions) -> np.ndarray:
     The diagonal holds the squared norms; off-diagonal entries are the interference between
     features (0 for orthogonal features, ``-|W_i||W_j|`` for an antipodal pair).
     """
-    d = _directions(directions)
+    d = as_directions(directions)
     return d @ d.T
 
 
 def feature_norms(directions) -> np.ndarray:
     """``|W_i|``, shape ``(n_features,)``: about 1 for a represented feature, 0 for a dropped one."""
-    return np.linalg.norm(_directions(directions), axis=1)
+    return np.linalg.norm(as_directions(directions), axis=1)
 
 
 def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray]:
@@ -594,7 +604,7 @@ def interference(directions, *, tiny: float = 1e-12) -> np.ndarray:
     Shape ``(n_features,)``; 0 for a feature orthogonal to all the others (and for a feature of
     zero norm, which has no direction).
     """
-    d = _directions(directions)
+    d = as_directions(directions)
     unit, ok = _unit(d, tiny)
     overlap = (unit @ d.T) ** 2
     np.fill_diagonal(overlap, 0.0)
@@ -626,7 +636,7 @@ def feature_dimensionality(directions, *, tiny: float = 1e-12) -> np.ndarray:
     >>> feature_dimensionality(np.c_[np.cos(angles), np.sin(angles)]).round(3)
     array([0.4, 0.4, 0.4, 0.4, 0.4])
     """
-    d = _directions(directions)
+    d = as_directions(directions)
     unit, ok = _unit(d, tiny)
     denominator = ((unit @ d.T) ** 2).sum(axis=1)
     norms2 = (d**2).sum(axis=1)
@@ -636,7 +646,7 @@ def feature_dimensionality(directions, *, tiny: float = 1e-12) -> np.ndarray:
 def total_squared_norm(directions) -> float:
     """``sum_i |W_i|^2``: about the number of features represented; above ``n_hidden`` only in
     superposition (``n_hidden`` orthogonal unit features give exactly ``n_hidden``)."""
-    return float((_directions(directions) ** 2).sum())
+    return float((as_directions(directions) ** 2).sum())
 
 
 def classify_arrangement(directions, *, threshold: float = 0.5, tolerance: float = 0.25) -> str:
@@ -664,7 +674,7 @@ def classify_arrangement(directions, *, threshold: float = 0.5, tolerance: float
     -------
     str
     """
-    d = _directions(directions)
+    d = as_directions(directions)
     if d.shape[1] != 2:
         raise ValueError(f"classify_arrangement needs a 2-D hidden space, got shape {d.shape}")
     kept = d[np.linalg.norm(d, axis=1) > threshold]

@@ -16,6 +16,10 @@ recounts from those projections, which on ``n = 5000`` samples in ``d = 16`` dim
 well under 0.3 s (see ``python -m benchmarks``). Figures are rendered to PNG images shown in an
 ``ipywidgets.Image``, so the widgets work with the default inline backend (no ``ipympl``).
 
+The widgets build on :mod:`srmlib.plotting` and add only controls and caching: the figures are
+:class:`srmlib.plotting.SRMFigure` and :class:`srmlib.plotting.PPPMFigure`, and the players come
+from :func:`srmlib.plotting.animate`.
+
 This module needs ``ipywidgets`` (the ``book`` extra) and is imported explicitly:
 ``from srmlib import widgets``.
 """
@@ -24,19 +28,13 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
 import numpy as np
-from matplotlib.animation import FuncAnimation
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure, SubplotParams
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon
-from matplotlib.ticker import MaxNLocator
+from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 try:
@@ -47,8 +45,6 @@ except ImportError as err:  # pragma: no cover - the book extra installs both
         "srmlib.widgets needs ipywidgets and IPython: pip install 'srmlib[book]'"
     ) from err
 
-from . import plotting
-from .plotting import _style
 from ._validation import (
     as_float_tensor,
     check_bool,
@@ -56,15 +52,16 @@ from ._validation import (
     check_plane,
     check_epsilon,
     check_int,
-    check_real,
+    check_real_in,
 )
 from .bases import PAIRS, random_rotation
-from .srm import _PROGRESS_WORK, PPPMResult, _plane_row, ProjectedActivations, SRMResult, project
+from .plotting import PPPMFigure, SRMFigure, animate
+from .plotting.explorer import VIEWS
+from .srm import PROGRESS_WORK, PPPMResult, ProjectedActivations, SRMResult, project
 
 __all__ = ["PPPMExplorer", "SRMExplorer", "epsilon_animation", "pppm_animation"]
 
 BASIS_CHOICES = ("standard", "rotated", "custom")
-VIEWS = ("mean", "ensemble")
 KINDS = ("scatter", "hexbin")
 
 # Planes listed in a menu; more would make the menu unusable (use max_planes to pick a subset).
@@ -84,10 +81,6 @@ _ANIMATION_PPPM_FIGSIZE = (4.8, 4.4)
 _ANIMATION_DPI = 72
 _ANIMATION_FRAMES = 18
 _ANIMATION_FPS = 3
-_SPOTLIGHT_POINTS = 64
-# Margins of the SRM figure (fractions of the figure): room for the titles and the legend below.
-_SRM_LAYOUT = dict(left=0.08, right=0.97, top=0.78, bottom=0.3, wspace=0.25)
-_PPPM_LAYOUT = dict(left=0.15, right=0.95, top=0.86, bottom=0.12)
 
 
 # --------------------------------------------------------------------------- SRM explorer
@@ -138,9 +131,9 @@ class SRMExplorer:
     result : SRMResult
         For the current settings, equal to :func:`srmlib.spotlight_resonance` with them.
     figure : matplotlib.figure.Figure
-        The linear view (angle on the horizontal axis) beside the polar view (the curve around
-        the plane, with the spotlight cone drawn at the curve's peak); both show the isotropic
-        baseline (zero for signed SRM).
+        That of a :class:`srmlib.plotting.SRMFigure`: the linear view (angle on the horizontal
+        axis) beside the polar view (the curve around the plane, with the spotlight cone drawn at
+        the curve's peak); both show the isotropic baseline (zero for signed SRM).
     widget : ipywidgets.VBox
         The controls above the rendered figure.
     last_redraw_seconds : float
@@ -193,7 +186,7 @@ class SRMExplorer:
         self._max_planes = None if max_planes is None else check_int(max_planes, "max_planes",
                                                                      minimum=1)
         self._seed = None if seed is None else check_int(seed, "seed", minimum=0)
-        self._cache: OrderedDict[tuple, ProjectedActivations] = OrderedDict()
+        self._projections = _Projections(self._activations)
         if basis is not None:  # validate the custom basis now, whichever basis is shown first
             self._projected("custom", rotation_seed, pairs)
         projected = self._projected(basis_choice, rotation_seed, pairs)
@@ -227,7 +220,7 @@ class SRMExplorer:
         self.epsilon_label = ipywidgets.Label()
         self._progress = ipywidgets.Output()
         self._image = ipywidgets.Image(format="png")
-        self._drawing = _SRMDrawing(figsize=_SRM_FIGSIZE, dpi=_WIDGET_DPI)
+        self._drawing = SRMFigure(figsize=_SRM_FIGSIZE, dpi=_WIDGET_DPI)
         self.figure = self._drawing.figure
         c = self.controls
         self.widget = ipywidgets.VBox([
@@ -257,21 +250,14 @@ class SRMExplorer:
     def _projected(self, choice: str, rotation_seed: int, pairs: str) -> ProjectedActivations:
         """The projections for a basis choice, from the cache or computed (and cached)."""
         key = (choice, rotation_seed if choice == "rotated" else None, pairs)
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
-        basis = {"standard": None, "custom": self._basis}.get(choice)
-        if choice == "rotated":
-            basis = random_rotation(self._n_dims, rotation_seed)
-        with warnings.catch_warnings():
-            if self._cache:  # warn about zero rows once, not on every new basis
-                warnings.simplefilter("ignore")
-            projected = project(self._activations, basis, pairs=pairs,
-                                max_planes=self._max_planes, seed=self._seed)
-        self._cache[key] = projected
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return projected
+
+        def basis():
+            if choice == "rotated":
+                return random_rotation(self._n_dims, rotation_seed)
+            return self._basis if choice == "custom" else None
+
+        return self._projections.get(key, basis, pairs=pairs, max_planes=self._max_planes,
+                                     seed=self._seed)
 
     def _on_count_change(self, change):
         if not self._quiet:
@@ -317,128 +303,6 @@ _BASIS_LABELS = {
 }
 
 
-class _SRMDrawing:
-    """The linear and polar views of an :class:`SRMResult`, updated in place.
-
-    Artists carry a ``gid``: ``"curve"`` (mean or one plane), ``"band"`` (+-1 std over planes),
-    ``"planes"`` (a LineCollection of every plane), ``"baseline"`` and, on the polar axes,
-    ``"spotlight"`` (the cone at the peak angle). Only those the view needs are visible.
-    """
-
-    def __init__(self, *, figsize, dpi):
-        with _style._light_style():
-            # a fixed layout: a layout engine would cost a second pass over every text per redraw
-            fig = Figure(figsize=figsize, dpi=dpi)
-            grid = fig.add_gridspec(1, 2, width_ratios=(1.6, 1.0), **_SRM_LAYOUT)
-            self.linear = _style._new_axes(fig.add_subplot(grid[0]))
-            self.polar = _style._new_axes(fig.add_subplot(grid[1], projection="polar"),
-                                            polar=True)
-            color = plotting.PALETTE[0]
-            self.artists = {}
-            for name, ax in (("linear", self.linear), ("polar", self.polar)):
-                planes = LineCollection([], color=color, linewidth=0.8, gid="planes")
-                ax.add_collection(planes, autolim=False)
-                curve, = ax.plot([], [], color=color, linewidth=2.0, gid="curve")
-                baseline, = ax.plot([], [], color=_style.BASELINE_COLOR, linestyle="--",
-                                    linewidth=1.4, gid="baseline")
-                self.artists[name] = {"planes": planes, "curve": curve, "baseline": baseline,
-                                      "band": None}
-            self.spotlight = Polygon(np.zeros((3, 2)), closed=True, alpha=0.25, linewidth=0,
-                                     color=plotting.OKABE_ITO["orange"], gid="spotlight")
-            self.polar.add_patch(self.spotlight)
-            plotting.set_angle_ticks(self.linear)
-            self.linear.set_xlabel(_style._ANGLE_LABEL)
-            plotting.set_angle_ticks(self.polar)
-            self.polar.set_rlabel_position(202.5)
-            self.polar.yaxis.set_major_locator(MaxNLocator(3))
-            self.polar.tick_params(axis="y", labelsize="small")
-            self.polar.set_xlabel("radius: SRM (fraction of samples)")
-            # titles at fixed heights: placing them automatically measures every tick label
-            self.polar.set_title("the same around the plane", fontsize="medium", y=1.14)
-            self._legend = None
-            self.polar.set_autoscale_on(False)
-            self.linear.set_autoscale_on(False)
-        FigureCanvasAgg(fig)  # one canvas for every redraw, so text measurements stay cached
-        self.figure = fig
-
-    def update(self, result: SRMResult, view, *, basis: str | None = None) -> None:
-        """Show ``result`` in ``view`` ("mean", "ensemble" or a plane (i, j))."""
-        with _style._light_style():
-            self._update(result, view, basis)
-
-    def _update(self, result: SRMResult, view, basis):
-        angles, values = _style._closed_curves(result.angles, result.values)
-        baseline = result.isotropic_baseline
-        if view == "ensemble":
-            curve, shown, what = None, values, f"every plane ({len(values)})"
-        elif view == "mean":
-            _, (mean, std) = _style._closed_curves(result.angles,
-                                                     np.stack([result.mean(), result.std()]))
-            curve, shown, what = mean, np.stack([mean - std, mean + std]), "mean over planes"
-        else:
-            i, j = view
-            curve = values[_plane_row(result.planes, i, j)]
-            shown, what = curve[None], f"plane ({i}, {j})"
-        low = min(float(shown.min()), baseline)
-        high = max(float(shown.max()), baseline, 1e-12)
-        if result.signed:
-            high = max(abs(low), high)
-            limits = (-1.08 * high, 1.08 * high)
-        else:
-            limits = (0.0, 1.08 * high)
-        segments = np.stack([np.broadcast_to(angles, values.shape), values], axis=2)
-        alpha = float(np.clip(2.5 / math.sqrt(len(values)), 0.08, 0.8))
-        color = plotting.PALETTE[0]
-        for name, ax in (("linear", self.linear), ("polar", self.polar)):
-            art = self.artists[name]
-            art["planes"].set_segments(segments if view == "ensemble" else [])
-            art["planes"].set_alpha(alpha)
-            art["planes"].set_visible(view == "ensemble")
-            art["curve"].set_visible(curve is not None)
-            if curve is not None:
-                art["curve"].set_data(angles, curve)
-            if art["band"] is not None:
-                art["band"].remove()
-                art["band"] = None
-            if view == "mean":
-                art["band"] = ax.fill_between(angles, shown[0], shown[1], color=color, alpha=0.25,
-                                              linewidth=0, gid="band")
-            ring = np.linspace(0.0, _style.TWO_PI, 361) if name == "polar" else angles[[0, -1]]
-            art["baseline"].set_data(ring, np.full(len(ring), baseline))
-            ax.set_ylim(*limits)
-        self.linear.set_ylabel("signed SRM (fraction of samples)" if result.signed
-                               else "SRM (fraction of samples in the cone)")
-        self.linear.set_title(f"SRM against the probe angle: {what}", fontsize="medium", y=1.0)
-        peak = float(angles[np.argmax(curve if curve is not None else values.mean(axis=0))])
-        half = result.cone_half_angle
-        arc = np.linspace(peak - half, peak + half, _SPOTLIGHT_POINTS)
-        self.spotlight.set_xy(np.concatenate([
-            [[peak - half, limits[0]]], np.column_stack([arc, np.full_like(arc, limits[1])]),
-            [[peak + half, limits[0]]]]))
-        legend = (view if isinstance(view, str) else what, result.signed, len(values))
-        if legend != self._legend:  # a new legend only when its entries change
-            self._legend = legend
-            handles = {
-                "mean": [Patch(color=color, alpha=0.25, label="mean ± 1 std over planes"),
-                         Line2D([], [], color=color, linewidth=2.0, label="mean over planes")],
-                "ensemble": [Line2D([], [], color=color, alpha=max(alpha, 0.5), linewidth=0.8,
-                                    label=f"one line per plane ({len(values)})")],
-            }.get(view, [Line2D([], [], color=color, linewidth=2.0, label=what)])
-            handles.append(Line2D([], [], color=_style.BASELINE_COLOR, linestyle="--",
-                                  label="zero (signed SRM)" if result.signed
-                                  else "isotropic baseline"))
-            handles.append(Patch(color=plotting.OKABE_ITO["orange"], alpha=0.25,
-                                 label="spotlight cone (polar view), at the peak"))
-            _style._legend_below(self.linear, handles=handles, offset=-0.2)
-        kind = "Signed SRM" if result.signed else "SRM"
-        on = f", {basis} basis" if basis is not None else ""
-        # plain text (no mathtext): parsing a new formula at every epsilon costs tens of ms
-        self.figure.suptitle(
-            f"{kind}, {len(result.planes)} planes ({result.pairs}){on}: ε = "
-            f"{result.epsilon:.3f}, cone half-angle {_degrees(result.epsilon):.1f}° "
-            f"({result.cone_half_angle:.2f} rad)", y=0.985)
-
-
 # --------------------------------------------------------------------------- PPPM explorer
 
 
@@ -471,7 +335,7 @@ class PPPMExplorer:
         For the shown plane only (``planes`` is ``[(i, j)]``); its ``in_plane(i, j)`` equals that
         of :func:`srmlib.pppm` over all planes.
     figure : matplotlib.figure.Figure
-        Drawn by :func:`srmlib.plotting.plot_pppm`.
+        That of a :class:`srmlib.plotting.PPPMFigure` (:func:`srmlib.plotting.plot_pppm`).
     widget : ipywidgets.VBox
     last_redraw_seconds : float
     """
@@ -483,7 +347,7 @@ class PPPMExplorer:
         epsilon = check_epsilon(epsilon)
         kind = check_choice(kind, "kind", KINDS)
         plane = check_plane(plane)
-        self._cache: OrderedDict[tuple, ProjectedActivations] = OrderedDict()
+        self._projections = _Projections(self._activations)
         projected = self._projected(plane)  # validates the activations, basis and plane
         all_planes = np.array([(i, j) for i in range(projected.basis_size)
                                for j in range(i + 1, projected.basis_size)], dtype=np.int64)
@@ -499,8 +363,8 @@ class PPPMExplorer:
         }
         self.epsilon_label = ipywidgets.Label()
         self._image = ipywidgets.Image(format="png")
-        with _style._light_style():
-            self.figure = _pppm_figure(_PPPM_FIGSIZE, _WIDGET_DPI)
+        self._drawing = PPPMFigure(figsize=_PPPM_FIGSIZE, dpi=_WIDGET_DPI)
+        self.figure = self._drawing.figure
         c = self.controls
         self.widget = ipywidgets.VBox([ipywidgets.HBox([c["epsilon"], self.epsilon_label]),
                                        ipywidgets.HBox([c["plane"], c["kind"]]), self._image])
@@ -518,17 +382,7 @@ class PPPMExplorer:
         display(self.widget)
 
     def _projected(self, plane) -> ProjectedActivations:
-        if plane in self._cache:
-            self._cache.move_to_end(plane)
-            return self._cache[plane]
-        with warnings.catch_warnings():
-            if self._cache:
-                warnings.simplefilter("ignore")
-            projected = project(self._activations, self._basis, planes=[plane])
-        self._cache[plane] = projected
-        if len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return projected
+        return self._projections.get(plane, lambda: self._basis, planes=[plane])
 
     def _redraw(self, change=None):
         start = time.perf_counter()
@@ -538,31 +392,10 @@ class PPPMExplorer:
         self._result = projected.pppm(epsilon=c["epsilon"].value)
         self.epsilon_label.value = (f"within {_degrees(self._result.epsilon):.1f}° of the plane "
                                     f"({len(self._result.coords)} samples)")
-        _draw_pppm(self.figure, self._result, plane, projected, kind=c["kind"].value)
+        self._drawing.update(self._result, plane, kind=c["kind"].value,
+                             basis_angle=_basis_angle(projected, plane))
         self._image.value = _png(self.figure)
         self.last_redraw_seconds = time.perf_counter() - start
-
-
-def _pppm_figure(figsize, dpi) -> Figure:
-    """A figure for :func:`_draw_pppm`, with fixed margins (no layout engine: see _SRM_LAYOUT)."""
-    fig = Figure(figsize=figsize, dpi=dpi, subplotpars=SubplotParams(**_PPPM_LAYOUT))
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _draw_pppm(fig: Figure, result: PPPMResult, plane, projected: ProjectedActivations, *,
-               kind: str, extent: float | None = None) -> None:
-    """Redraw ``fig`` with :func:`srmlib.plotting.plot_pppm` (a hexbin cannot be updated)."""
-    i, j = plane
-    cosine = float(np.clip(projected.gram[i, j].item(), -1.0, 1.0))
-    with _style._light_style():
-        fig.clear()
-        ax = fig.add_subplot()
-    plotting.plot_pppm(
-        result, plane, ax, kind=kind, basis_angle=math.acos(cosine), extent=extent,
-        title=f"PPPM, plane ({i}, {j}): ε = {result.epsilon:.3f}\nsamples within "
-              f"{_degrees(result.epsilon):.1f}° ({math.acos(result.epsilon):.2f} rad) "
-              "of the plane")
 
 
 # --------------------------------------------------------------------------- animations
@@ -624,14 +457,14 @@ def epsilon_animation(
     fps, dpi = _check_playback(fps, dpi)
     projected = project(activations, basis, pairs=pairs, max_planes=max_planes, seed=seed)
     view = _check_view(view, projected.planes)
-    show = projected.n_samples * len(projected.planes) * len(values) >= _PROGRESS_WORK
+    show = projected.n_samples * len(projected.planes) * len(values) >= PROGRESS_WORK
     results = [projected.spotlight_resonance(epsilon=e, resolution=resolution, signed=signed,
                                              progress=False)
                for e in tqdm(values, desc="epsilon frames", disable=not show)]
-    drawing = _SRMDrawing(figsize=_ANIMATION_SRM_FIGSIZE, dpi=dpi)
+    drawing = SRMFigure(figsize=_ANIMATION_SRM_FIGSIZE, dpi=dpi)
     name = "custom" if basis is not None else "standard"
-    return _animate(drawing.figure, len(results),
-                    lambda k: drawing.update(results[k], view, basis=name), fps)
+    return animate(drawing.figure, len(results),
+                   lambda k: drawing.update(results[k], view, basis=name), fps)
 
 
 def pppm_animation(
@@ -677,46 +510,49 @@ def pppm_animation(
     results = [projected.pppm(epsilon=e) for e in values]
     coords = results[int(np.argmin(values))].coords
     extent = 1.1 * float(np.abs(coords).max()) if len(coords) else 1.0
-    with _style._light_style():
-        fig = _pppm_figure(_ANIMATION_PPPM_FIGSIZE, dpi)
-    return _animate(fig, len(results),
-                    lambda k: _draw_pppm(fig, results[k], plane, projected, kind=kind,
-                                         extent=extent), fps)
-
-
-def _animate(fig: Figure, n_frames: int, draw, fps: float) -> HTML:
-    """Render ``draw(k)`` for each frame into matplotlib's JavaScript player.
-
-    ``fig`` is made with :class:`~matplotlib.figure.Figure`, not pyplot, so the inline backend
-    never shows it again as a static image below the player.
-    """
-    animation = FuncAnimation(fig, draw, frames=n_frames, init_func=lambda: draw(0),
-                              interval=1000.0 / fps, repeat=False)
-    return HTML(_offline(animation.to_jshtml(default_mode="once")))
-
-
-# The player's buttons take their icons from Font Awesome on a CDN; the book's website must work
-# offline, so the stylesheet link goes and each icon becomes a character.
-_FONT_AWESOME_LINK = re.compile(r"<link[^>]*font-awesome[^>]*>", re.S)
-_ICON = re.compile(r'<i class="fa ([^"]*)"></i>')
-_ICON_TEXT = {
-    "fa-minus": "−", "fa-fast-backward": "⇤", "fa-step-backward": "‹",
-    "fa-play fa-flip-horizontal": "◀", "fa-pause": "❚❚", "fa-play": "▶",
-    "fa-step-forward": "›", "fa-fast-forward": "⇥", "fa-plus": "+",
-}
-
-
-def _offline(html: str) -> str:
-    """``html`` from :meth:`~matplotlib.animation.Animation.to_jshtml` without outside requests."""
-    html = _FONT_AWESOME_LINK.sub("", html)
-    return _ICON.sub(lambda icon: _ICON_TEXT.get(icon.group(1), icon.group(0)), html)
+    drawing = PPPMFigure(figsize=_ANIMATION_PPPM_FIGSIZE, dpi=dpi)
+    basis_angle = _basis_angle(projected, plane)
+    return animate(drawing.figure, len(results),
+                   lambda k: drawing.update(results[k], plane, kind=kind, basis_angle=basis_angle,
+                                            extent=extent), fps)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
+class _Projections:
+    """The activations projected onto a basis (:func:`srmlib.project`), the last few kept by key.
+
+    A warning about zero rows is shown for the first projection only, not for every new basis.
+    """
+
+    def __init__(self, activations):
+        self._activations = activations
+        self._cache: OrderedDict[Hashable, ProjectedActivations] = OrderedDict()
+
+    def get(self, key: Hashable, basis: Callable, **options) -> ProjectedActivations:
+        """The projection for ``key``; on a miss, onto ``basis()`` with ``options``."""
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        with warnings.catch_warnings():
+            if self._cache:
+                warnings.simplefilter("ignore")
+            projected = project(self._activations, basis(), **options)
+        self._cache[key] = projected
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return projected
+
+
 def _degrees(epsilon: float) -> float:
     return math.degrees(math.acos(epsilon))
+
+
+def _basis_angle(projected: ProjectedActivations, plane) -> float:
+    """Angle between the basis vectors ``b_i`` and ``b_j`` of ``plane``, in radians."""
+    i, j = plane
+    return math.acos(float(np.clip(projected.gram[i, j].item(), -1.0, 1.0)))
 
 
 def _png(fig: Figure) -> bytes:
@@ -767,7 +603,5 @@ def _check_epsilons(epsilons) -> np.ndarray:
 
 
 def _check_playback(fps, dpi) -> tuple[float, int]:
-    fps = check_real(fps, "fps")
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    return fps, check_int(dpi, "dpi", minimum=10)
+    """Checked before any frame is computed (:func:`srmlib.plotting.animate` checks again)."""
+    return check_real_in(fps, "fps", 0, low_open=True), check_int(dpi, "dpi", minimum=10)

@@ -2,7 +2,8 @@
 
 For each plane the probe is rotated by the matrix exponential of the plane's generator
 (``scipy.linalg.expm``) and every sample's cosine with it is compared with epsilon. Nothing is
-shared with srmlib's fast arc-counting code.
+shared with srmlib's fast arc-counting code; the in-plane frame is
+:func:`srmlib.bases.plane_frame`, tested on its own against a QR decomposition.
 """
 
 from __future__ import annotations
@@ -10,20 +11,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import expm
 
+from srmlib.bases import plane_frame
+
 # Cosines this close to epsilon are "on the cone's boundary": rounding may put them either side.
 BOUNDARY = 1e-9
 
 
-def plane_frame(basis: np.ndarray, i: int, j: int) -> tuple[np.ndarray, np.ndarray]:
-    """Orthonormal ``(u, v)``: u along b_i, v the unit part of b_j orthogonal to u."""
-    u = basis[i] / np.linalg.norm(basis[i])
-    w = basis[j] - (basis[j] @ u) * u
-    return u, w / np.linalg.norm(w)
-
-
 def probes(basis: np.ndarray, i: int, j: int, angles: np.ndarray) -> np.ndarray:
     """Probe directions ``exp(theta G) u`` for ``G = v u^T - u v^T``: shape ``(A, d)``."""
-    u, v = plane_frame(basis, i, j)
+    u, v = plane_frame(basis[i], basis[j])
     generator = np.outer(v, u) - np.outer(u, v)
     return np.stack([expm(theta * generator) @ u for theta in angles])
 

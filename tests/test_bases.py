@@ -72,3 +72,57 @@ def test_enumerate_planes_subset():
 def test_bad_arguments(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# --------------------------------------------------------------------------- the in-plane frame
+
+
+def qr_frame(b_i: np.ndarray, b_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The slow twin: Gram-Schmidt by a QR decomposition, signs fixed so u . b_i, v . b_j > 0."""
+    q, r = np.linalg.qr(np.stack([b_i, b_j], axis=1))
+    q = q * np.sign(np.diag(r))
+    return q[:, 0], q[:, 1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_plane_frame_equals_qr_and_spans_the_plane(seed):
+    rng = np.random.default_rng(seed)
+    d = 2 + seed
+    b_i, b_j = rng.uniform(0.1, 5.0) * rng.standard_normal(d), rng.standard_normal(d)
+    u, v = srmlib.bases.plane_frame(b_i, b_j)
+    want_u, want_v = qr_frame(b_i, b_j)
+    np.testing.assert_allclose(u, want_u, atol=1e-12)
+    np.testing.assert_allclose(v, want_v, atol=1e-12)
+    assert u.dtype == v.dtype == np.float64 and u.shape == v.shape == (d,)
+    np.testing.assert_allclose([u @ u, v @ v, u @ v], [1.0, 1.0, 0.0], atol=1e-12)
+    coefficients = np.linalg.lstsq(np.stack([u, v], axis=1), b_j, rcond=None)[0]
+    np.testing.assert_allclose(coefficients[0] * u + coefficients[1] * v, b_j, atol=1e-12)
+    assert v @ b_j > 0 and u @ b_i > 0  # the probe turns from b_i towards +b_j
+
+
+def test_plane_frame_is_independent_of_scale_and_input_type():
+    import torch
+
+    b_i, b_j = np.array([3.0, 1.0, -2.0]), np.array([0.5, 2.0, 1.0])
+    u, v = srmlib.bases.plane_frame(b_i, b_j)
+    for scale_i, scale_j in [(1e-300, 1e300), (1e300, 1.0), (7.0, 1e-200)]:
+        got = srmlib.bases.plane_frame(scale_i * b_i, scale_j * b_j)
+        np.testing.assert_allclose(got, (u, v), atol=1e-12)
+    got = srmlib.bases.plane_frame(torch.tensor(b_i), list(b_j))
+    np.testing.assert_allclose(got, (u, v), atol=1e-12)
+
+
+@pytest.mark.parametrize("b_i, b_j, error, match", [
+    ([1.0, 0.0], [2.0, 1e-9], ValueError, "parallel"),
+    ([1.0, 0.0], [-3.0, 0.0], ValueError, "antiparallel"),
+    ([0.0, 0.0], [1.0, 0.0], ValueError, "b_i is the zero vector"),
+    ([1.0, 0.0], [0.0, 0.0], ValueError, "b_j is the zero vector"),
+    ([1.0, 0.0], [0.0, 1.0, 0.0], ValueError, "same shape"),
+    ([1.0], [1.0], ValueError, "at least 2"),
+    ([[1.0, 0.0]], [0.0, 1.0], ValueError, "b_i must be 1-dimensional"),
+    ([1.0, np.nan], [0.0, 1.0], ValueError, "b_i contains"),
+    (["a", "b"], [0.0, 1.0], TypeError, "b_i must be an array of real numbers"),
+])
+def test_plane_frame_rejects_vectors_that_span_no_plane(b_i, b_j, error, match):
+    with pytest.raises(error, match=match):
+        srmlib.bases.plane_frame(b_i, b_j)

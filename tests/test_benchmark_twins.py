@@ -15,6 +15,7 @@ import pytest
 
 import srmlib
 from benchmarks import direct_srm, reference_srm
+from srmlib.bases import plane_frame
 from tests import slow_srm
 
 TWO_PI = 2 * np.pi
@@ -69,7 +70,7 @@ def test_direct_twin_equals_srmlib(d, basis_kind, epsilon):
     x, basis, planes, angles = make_case(d, basis_kind, seed=d)
     unit_x = reference_srm.unit_samples(x)
     for i, j in planes:
-        u, v = direct_srm.plane_frame(basis[i], basis[j])
+        u, v = plane_frame(basis[i], basis[j])
         assert_no_boundary_samples(unit_x @ direct_srm.probes(u, v, angles).T, epsilon)
 
     direct = direct_srm.direct_counts(x, basis, planes, angles, epsilon)
@@ -107,7 +108,7 @@ def test_reference_matrices_turn_the_probe_towards_minus_b_j(basis_kind):
     basis = basis * np.arange(1.0, d + 1.0)[:, None]  # lengths must not matter
     angles = np.linspace(0.0, TWO_PI, 24, endpoint=False)
     for i, j in [(0, 1), (4, 2), (6, 0)]:
-        u, v = direct_srm.plane_frame(basis[i], basis[j])
+        u, v = plane_frame(basis[i], basis[j])
         matrices = reference_srm.rotation_matrices(basis[i], basis[j], angles)
         expected = np.cos(angles)[:, None] * u - np.sin(angles)[:, None] * v
         np.testing.assert_allclose(matrices @ u, expected, atol=1e-12)

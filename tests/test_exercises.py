@@ -1,7 +1,27 @@
-"""Each exercise check passes a correct answer and fails a subtly wrong one, saying why."""
+"""The chapters' reference solutions pass their checks; subtly wrong answers fail with a hint.
+
+The reference solutions live in one place: the chapters, in the code cells between a
+``{solution-start}`` and its ``{solution-end}``. This file reads them from every chapter
+(jupytext), runs each chapter's solutions in order after its parameters cell (with
+``quick = True``, as the notebook tests run) and its setup cell, the cell that imports what the
+chapter uses, and checks that each solution that calls an ``exercises.check_*`` passes it. A
+solution may use only what that setup cell imports and what earlier solutions define. Solutions
+that call no check (open questions that use the chapter's trained models) run with the chapter
+itself, in the notebook tests.
+
+Only the *wrong* answers are written here, most as small changes to the chapter's reference
+(``reference("01")["probe"]``), each of which its check must reject with the hint meant for it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
 import numpy as np
 import pytest
 from scipy import special
@@ -9,76 +29,234 @@ from scipy import special
 from srmlib import exercises
 
 TWO_PI = 2 * np.pi
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+MARKER = re.compile(r"^```\{(solution-start|solution-end)\}[ \t]*(\S*)", re.M)
+CHECK_CALL = re.compile(r"\bexercises\.(check_\w+)\(")
 
 
-# --------------------------------------------------------------------------- correct answers
+# --------------------------------------------------------------------------- reading the chapters
 
 
-def probe(b_i, b_j, theta):
-    u = b_i / np.linalg.norm(b_i)
-    w = b_j - (b_j @ u) * u
-    return np.cos(theta) * u + np.sin(theta) * w / np.linalg.norm(w)
+@dataclass
+class Solution:
+    label: str
+    code: list[str] = field(default_factory=list)
+
+    @property
+    def checks(self) -> list[str]:
+        return CHECK_CALL.findall("\n".join(self.code))
 
 
-def isotropic(n_dims, epsilon):
-    cap = 0.5 * special.betainc((n_dims - 1) / 2, 0.5, 1 - epsilon**2)
-    return cap if epsilon >= 0 else 1 - cap
+@dataclass
+class Chapter:
+    path: Path
+    setup: list[str]
+    solutions: list[Solution]
 
 
-def srm_plane(activations, basis, i, j, epsilon, angles):
-    unit = activations / np.linalg.norm(activations, axis=1, keepdims=True)
-    probes = np.stack([probe(basis[i], basis[j], t) for t in angles])
-    return (unit @ probes.T >= epsilon).mean(axis=0)
+def read_chapter(path: Path) -> Chapter:
+    """The parameters and setup cells, and the code of every solution block, in order."""
+    cells = jupytext.read(path).cells
+    first = [k for k, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    assert len(first) == 1, f"{path.name}: expected one parameters cell, found {len(first)}"
+    setup_cell = next(c for c in cells[first[0] + 1:] if c.cell_type == "code")
+    setup = [cells[first[0]].source, "quick = True  # as the notebook tests run it",
+             setup_cell.source]
+    solutions, current = [], None
+    for cell in cells:
+        if cell.cell_type == "code":
+            if current is not None:
+                current.code.append(cell.source)
+            continue
+        for kind, label in MARKER.findall(cell.source):
+            if kind == "solution-start":
+                assert current is None, f"{path.name}: solution {label} opens inside another"
+                current = Solution(label)
+            else:
+                assert current is not None, f"{path.name}: a solution-end with no start"
+                solutions.append(current)
+                current = None
+    assert current is None, f"{path.name}: solution {current.label} is never closed"
+    return Chapter(path, setup, solutions)
 
 
-def arc_counts(lo, width, n_angles):
-    grid = TWO_PI * np.arange(n_angles) / n_angles
-    two_turns = np.concatenate([grid, grid + TWO_PI])
-    start = np.mod(lo, TWO_PI)
-    diff = np.zeros(2 * n_angles + 1, dtype=int)
-    np.add.at(diff, np.searchsorted(two_turns, start, side="left"), 1)
-    np.add.at(diff, np.searchsorted(two_turns, start + width, side="right"), -1)
-    running = np.cumsum(diff)
-    return running[:n_angles] + running[n_angles:2 * n_angles]
+CHAPTERS = {path.stem: read_chapter(path) for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.md"))}
+CHECKED = [(stem, solution) for stem, chapter in CHAPTERS.items()
+           for solution in chapter.solutions if solution.checks]
 
 
-def test_correct_answers_pass_and_say_so(capsys):
-    exercises.check_probe(probe)
-    exercises.check_isotropic_expectation(isotropic)
-    exercises.check_spotlight_resonance(srm_plane)
-    exercises.check_arc_counts(arc_counts)
-    out = capsys.readouterr().out
-    for name in ("check_probe", "check_isotropic_expectation", "check_spotlight_resonance",
-                 "check_arc_counts"):
-        assert f"{name} passed" in out
+class ChapterRun:
+    """One chapter's setup and its checked solutions, executed in order in one namespace."""
+
+    def __init__(self, chapter: Chapter):
+        self.chapter = chapter
+        self.namespace: dict = {"__name__": f"chapter_{chapter.path.stem}"}
+        self.outputs: dict[str, str] = {}
+        self.errors: dict[str, BaseException] = {}
+        with contextlib.redirect_stdout(io.StringIO()):
+            for k, source in enumerate(chapter.setup):
+                exec(compile(source, f"{chapter.path.name}, setup {k}", "exec"), self.namespace)
+        self.pending = [s for s in chapter.solutions if s.checks]
+
+    def run_until(self, label: str) -> str:
+        """Run the solutions up to ``label``; its printed output (re-raising its error)."""
+        while label not in self.outputs and label not in self.errors:
+            solution = self.pending.pop(0)
+            out = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(out):
+                    for source in solution.code:
+                        exec(compile(source, f"{self.chapter.path.name}, {solution.label}",
+                                     "exec"), self.namespace)
+            except Exception as err:  # noqa: BLE001 - reported by the test of that solution
+                self.errors[solution.label] = err
+            else:
+                self.outputs[solution.label] = out.getvalue()
+        if label in self.errors:
+            raise self.errors[label]
+        return self.outputs[label]
+
+
+_RUNS: dict[str, ChapterRun] = {}
+
+
+def chapter_run(stem: str) -> ChapterRun:
+    if stem not in _RUNS:
+        _RUNS[stem] = ChapterRun(CHAPTERS[stem])
+    return _RUNS[stem]
+
+
+def reference(number: str) -> dict:
+    """The namespace of chapter ``number`` ("01") after all its checked solutions ran."""
+    (stem,) = [s for s in CHAPTERS if s.startswith(f"{number}_")]
+    run = chapter_run(stem)
+    for solution in CHAPTERS[stem].solutions:
+        if solution.checks:
+            run.run_until(solution.label)
+    return run.namespace
+
+
+# --------------------------------------------------------------------------- reference solutions
+
+
+@pytest.mark.parametrize("stem, solution", CHECKED,
+                         ids=[f"{stem[:2]}-{s.label}" for stem, s in CHECKED])
+def test_each_reference_solution_passes_its_check(stem, solution):
+    output = chapter_run(stem).run_until(solution.label)
+    for check in solution.checks:
+        assert f"{check} passed" in output, f"{solution.label}: {check} printed {output!r}"
+
+
+def test_every_check_has_a_reference_solution_in_a_chapter():
+    solved = {check for _, solution in CHECKED for check in solution.checks}
+    checks = {name for name in exercises.__all__ if name.startswith("check_")}
+    assert checks <= solved, f"checks with no reference solution: {sorted(checks - solved)}"
+
+
+FIXTURE = """# A chapter with two exercises (jupytext recognises MyST without a header)
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+quick: bool = False
+```
+
+```{code-cell} ipython3
+import numpy as np
+
+from srmlib import exercises
+
+n_null = 9 if quick else 99
+```
+
+```{exercise}
+:label: ex-one
+
+Write `p_value`.
+```
+
+```{solution-start} ex-one
+:class: dropdown
+```
+
+Some text.
+
+```{code-cell} ipython3
+def p_value(observed, null):
+    return (1 + np.count_nonzero(np.asarray(null) >= observed)) / (1 + len(null))
+```
+
+```{code-cell} ipython3
+exercises.check_rotation_p_value(p_value)
+```
+
+```{solution-end}
+```
+
+```{solution-start} ex-two
+```
+
+```{code-cell} ipython3
+print(p_value(0.0, np.zeros(n_null)))
+```
+
+```{solution-end}
+```
+"""
+
+
+def test_solution_blocks_are_read_from_any_chapter_and_run_after_its_setup(tmp_path):
+    """Any number of blocks, text around them, and a block that calls no check."""
+    path = tmp_path / "99_fixture.md"
+    path.write_text(FIXTURE)
+    chapter = read_chapter(path)
+    assert [s.label for s in chapter.solutions] == ["ex-one", "ex-two"]
+    assert len(chapter.solutions[0].code) == 2 and "def p_value" in chapter.solutions[0].code[0]
+    assert [s.checks for s in chapter.solutions] == [["check_rotation_p_value"], []]
+    run = ChapterRun(chapter)
+    assert run.namespace["n_null"] == 9  # run as the notebook tests run it: quick
+    assert "check_rotation_p_value passed" in run.run_until("ex-one")
+    assert [s.label for s in run.pending] == []  # a block with no check is not run here
+    path.write_text(FIXTURE.replace("```{solution-end}\n```\n\n```{solution-start} ex-two",
+                                    "```{solution-start} ex-two"))
+    with pytest.raises(AssertionError, match="opens inside another"):
+        read_chapter(path)
+    path.write_text(FIXTURE.replace("```{solution-start} ex-two\n```", ""))
+    with pytest.raises(AssertionError, match="solution-end with no start"):
+        read_chapter(path)
+
+
+# --------------------------------------------------------------------------- chapter 1
 
 
 def test_probe_check_accepts_other_correct_forms():
     from scipy.linalg import expm
 
+    probe = reference("01")["probe"]
+
     def via_expm(b_i, b_j, theta):
-        u = b_i / np.linalg.norm(b_i)
-        v = probe(b_i, b_j, np.pi / 2)
+        u, v = probe(b_i, b_j, 0.0), probe(b_i, b_j, np.pi / 2)
         return expm(theta * (np.outer(v, u) - np.outer(u, v))) @ u
 
     exercises.check_probe(via_expm)
     exercises.check_probe(lambda b_i, b_j, theta: list(probe(b_i, b_j, theta)))
 
 
-# --------------------------------------------------------------------------- subtly wrong answers
+def wrong_probes():
+    probe = reference("01")["probe"]
+    return [
+        ("turns towards -b_j", lambda b_i, b_j, t: probe(b_i, b_j, -t), "towards -b_j"),
+        ("no Gram-Schmidt", lambda b_i, b_j, t: np.cos(t) * b_i / np.linalg.norm(b_i)
+         + np.sin(t) * b_j / np.linalg.norm(b_j), "orthogonalised"),
+        ("not normalised", lambda b_i, b_j, t: 2 * probe(b_i, b_j, t), "unit length"),
+        ("degrees", lambda b_i, b_j, t: probe(b_i, b_j, np.deg2rad(t)), "expected"),
+    ]
 
 
-WRONG_PROBES = [
-    ("turns towards -b_j", lambda b_i, b_j, t: probe(b_i, b_j, -t), "towards -b_j"),
-    ("no Gram-Schmidt", lambda b_i, b_j, t: np.cos(t) * b_i / np.linalg.norm(b_i)
-     + np.sin(t) * b_j / np.linalg.norm(b_j), "orthogonalised"),
-    ("not normalised", lambda b_i, b_j, t: 2 * probe(b_i, b_j, t), "unit length"),
-    ("degrees", lambda b_i, b_j, t: probe(b_i, b_j, np.deg2rad(t)), "expected"),
-]
-
-
-@pytest.mark.parametrize("name, wrong, hint", WRONG_PROBES, ids=[w[0] for w in WRONG_PROBES])
-def test_probe_check_fails_wrong_answers(name, wrong, hint):
+@pytest.mark.parametrize("case", range(4), ids=["minus b_j", "no Gram-Schmidt", "not unit",
+                                                 "degrees"])
+def test_probe_check_fails_wrong_answers(case):
+    name, wrong, hint = wrong_probes()[case]
     with pytest.raises(AssertionError, match=hint) as info:
         exercises.check_probe(wrong)
     assert "expected" in str(info.value) and "got" in str(info.value)
@@ -93,24 +271,35 @@ def test_isotropic_check_fails_wrong_baseline_for_negative_epsilon():
         exercises.check_isotropic_expectation(no_mirror)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda d, e: 2 * isotropic(d, e) if e >= 0 else isotropic(d, e), "both opposite caps"),
-    (lambda d, e: 0.5 * special.betainc(d / 2, 0.5, 1 - e**2) if e >= 0 else isotropic(d, e),
-     r"\(n_dims - 1\)/2, not n_dims/2"),
-    (lambda d, e: np.array([isotropic(d, e), 0.0]), "shape"),
+@pytest.mark.parametrize("mistake, hint", [
+    ("both caps", "both opposite caps"),
+    ("n_dims / 2", r"\(n_dims - 1\)/2, not n_dims/2"),
+    ("two values", "shape"),
 ])
-def test_isotropic_check_fails_other_mistakes(wrong, hint):
+def test_isotropic_check_fails_other_mistakes(mistake, hint):
+    isotropic = reference("01")["isotropic"]
+    wrong = {
+        "both caps": lambda d, e: 2 * isotropic(d, e) if e >= 0 else isotropic(d, e),
+        "n_dims / 2": lambda d, e: (0.5 * special.betainc(d / 2, 0.5, 1 - e**2) if e >= 0
+                                    else isotropic(d, e)),
+        "two values": lambda d, e: np.array([isotropic(d, e), 0.0]),
+    }[mistake]
     with pytest.raises(AssertionError, match=hint):
         exercises.check_isotropic_expectation(wrong)
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, -a), "towards -b_j"),
-    (lambda x, B, i, j, e, a: srm_plane(x, B, j, i, e, a), "swapped"),
-    (lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, a) * len(x), "counts"),
-    (lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, a)[:-1], "shape"),
+@pytest.mark.parametrize("mistake, hint", [
+    ("minus angles", "towards -b_j"), ("swapped", "swapped"), ("counts", "counts"),
+    ("short", "shape"),
 ])
-def test_srm_check_fails_wrong_answers(wrong, hint):
+def test_srm_check_fails_wrong_answers(mistake, hint):
+    srm_plane = reference("01")["srm_plane"]
+    wrong = {
+        "minus angles": lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, -a),
+        "swapped": lambda x, B, i, j, e, a: srm_plane(x, B, j, i, e, a),
+        "counts": lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, a) * len(x),
+        "short": lambda x, B, i, j, e, a: srm_plane(x, B, i, j, e, a)[:-1],
+    }[mistake]
     with pytest.raises(AssertionError, match=hint) as info:
         exercises.check_spotlight_resonance(wrong)
     assert "expected" in str(info.value) and "i=0, j=1" in str(info.value)
@@ -128,6 +317,8 @@ def test_srm_check_catches_missing_orthogonalisation_on_the_skewed_basis():
 
 
 def test_srm_check_catches_unnormalised_samples():
+    probe = reference("01")["probe"]
+
     def unnormalised(x, B, i, j, e, a):
         probes = np.stack([probe(B[i], B[j], t) for t in a])
         return (x @ probes.T >= e).mean(axis=0)
@@ -156,23 +347,86 @@ def test_arc_check_fails_half_open_arcs_off_by_one():
         exercises.check_arc_counts(strict_end)
 
 
-@pytest.mark.parametrize("check", [exercises.check_probe, exercises.check_isotropic_expectation,
-                                   exercises.check_spotlight_resonance,
-                                   exercises.check_arc_counts])
+# --------------------------------------------------------------------------- chapter 2
+
+
+def test_wilson_check_explains_the_normal_interval_and_a_one_sided_quantile():
+    from scipy.special import ndtri
+
+    def wald(p, n, confidence):
+        half = ndtri(0.5 + confidence / 2) * np.sqrt(p * (1 - p) / n)
+        return p - half, p + half
+
+    def one_sided(p, n, confidence):
+        z = ndtri(confidence)
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+        return centre - half, centre + half
+
+    with pytest.raises(AssertionError, match="Wald"):
+        exercises.check_wilson_interval(wald)
+    with pytest.raises(AssertionError, match="two-sided quantile"):
+        exercises.check_wilson_interval(one_sided)
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    ("no plus one", "add one"), ("strict", "ties"), ("reversed", "reversed"),
+])
+def test_p_value_check_explains_each_mistake(mistake, hint):
+    wrong = {
+        "no plus one": lambda observed, null: np.mean(null >= observed),
+        "strict": lambda observed, null: (1 + np.sum(null > observed)) / (1 + len(null)),
+        "reversed": lambda observed, null: (1 + np.sum(null <= observed)) / (1 + len(null)),
+    }[mistake]
+    with pytest.raises(AssertionError, match=hint):
+        exercises.check_rotation_p_value(wrong)
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    ("best atom each", "one to one"), ("signed cosines", r"use \|cos\|"),
+    ("mean over matches", "unmatched feature"),
+])
+def test_matching_check_explains_each_mistake(mistake, hint):
+    from scipy.optimize import linear_sum_assignment
+
+    def score(atoms, features, *, signed=False, best=False, over_matches=False):
+        a = atoms / np.linalg.norm(atoms, axis=1, keepdims=True)
+        f = features / np.linalg.norm(features, axis=1, keepdims=True)
+        similarity = f @ a.T if signed else np.abs(f @ a.T)
+        if best:
+            return similarity.max(axis=1).mean()
+        rows, cols = linear_sum_assignment(similarity, maximize=True)
+        return similarity[rows, cols].sum() / (len(rows) if over_matches else len(f))
+
+    options = {"best atom each": dict(best=True), "signed cosines": dict(signed=True),
+               "mean over matches": dict(over_matches=True)}[mistake]
+    with pytest.raises(AssertionError, match=hint):
+        exercises.check_matching_score(lambda atoms, features: score(atoms, features, **options))
+
+
+# --------------------------------------------------------------------------- every check
+
+NAN_ANSWERS = {
+    exercises.check_probe: lambda b_i, b_j, theta: np.full(np.shape(b_i), np.nan),
+    exercises.check_isotropic_expectation: lambda n_dims, epsilon: np.nan,
+    exercises.check_spotlight_resonance: lambda *args: np.full(np.shape(args[-1]), np.nan),
+    exercises.check_arc_counts: lambda lo, width, n_angles: np.full(n_angles, np.nan),
+    exercises.check_wilson_interval: lambda p, n, confidence: (np.nan, np.nan),
+    exercises.check_rotation_p_value: lambda observed, null: np.nan,
+    exercises.check_matching_score: lambda atoms, features: np.nan,
+    exercises.check_feature_dimensionality: lambda d: np.full(len(d), np.nan),
+    exercises.check_interference: lambda d: np.full(len(d), np.nan),
+}
+
+
+@pytest.mark.parametrize("check", list(NAN_ANSWERS), ids=lambda check: check.__name__)
 def test_checks_reject_non_functions_and_report_non_numbers(check):
     with pytest.raises(TypeError, match="must be a function"):
         check(42)
     with pytest.raises(AssertionError, match="returned"):
         check(lambda *args: "not a number")
     with pytest.raises(AssertionError, match="NaN"):
-        check(lambda *args: np.full(np.shape(_answer_shape(check, args)), np.nan))
-
-
-def _answer_shape(check, args):
-    if check is exercises.check_probe:
-        return args[0]
-    if check is exercises.check_isotropic_expectation:
-        return 0.0
-    if check is exercises.check_spotlight_resonance:
-        return args[-1]
-    return np.zeros(args[-1])
+        check(NAN_ANSWERS[check])

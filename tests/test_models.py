@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import srmlib
-from srmlib import models
+from srmlib import activations, models
 
 
 @pytest.fixture()
@@ -121,8 +121,20 @@ def test_classifier_initialisation_is_seeded():
     assert torch.equal(a.hidden.weight, b.hidden.weight)
     assert not torch.equal(a.hidden.weight, c.hidden.weight)
     assert isinstance(models.MLPClassifier(4, 3, 2, activation="tanh").activation, nn.Tanh)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="activation must be one of"):
         models.MLPClassifier(4, 3, 2, activation="gelu")
+
+
+@pytest.mark.parametrize("name", activations.ACTIVATION_NAMES)
+def test_models_take_activations_from_the_one_registry(name):
+    """Every name of srmlib.activations builds the same module in the classifier and alone."""
+    classifier = models.MLPClassifier(4, 3, 2, activation=name, seed=1, rotation_seed=5)
+    alone = activations.make_activation(name, 3, seed=5)
+    assert type(classifier.activation) is type(alone)
+    x = torch.randn(7, 3, dtype=torch.float32)
+    torch.testing.assert_close(classifier.activation(x), alone(x))
+    relu = models.MLPClassifier(4, 3, 2, activation="relu", seed=1)
+    torch.testing.assert_close(classifier.hidden.weight, relu.hidden.weight)  # same weights
 
 
 def _blobs(seed=0, n=300):
@@ -297,3 +309,15 @@ def test_autoencoder_rejects_bad_sizes_and_activations():
         models.MLPAutoencoder(10, 4, 2, activation="gelu")
     with pytest.raises(ValueError, match="layer"):
         models.MLPAutoencoder(10, 4, 2).privileged_basis("readout")
+
+
+def test_progress_must_be_a_boolean_or_none(mlp):
+    """``progress=None`` picks a default by the amount of work; anything but a bool is refused."""
+    x = np.zeros((4, 6))
+    assert models.capture_activations(mlp, "hidden", x, progress=None).activations.shape == (4, 5)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        models.capture_activations(mlp, "hidden", x, progress="no")
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        models.train_classifier(mlp, x, np.array([0, 1, 2, 0]), epochs=1, progress="no")
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        srmlib.spotlight_resonance(np.eye(3), progress=1)

@@ -154,9 +154,10 @@ def test_set_angle_ticks_on_y_axis():
         plotting.set_angle_ticks(ax, "z")
 
 
-def test_a_dark_user_style_still_gives_a_light_opaque_figure(result):
+@pytest.mark.parametrize("plot", [plotting.plot_srm_statistics, plotting.plot_srm_ensemble])
+def test_a_dark_user_style_still_gives_a_light_opaque_figure(result, plot):
     with plt.style.context("dark_background"):
-        ax = plotting.plot_srm_statistics(result)
+        ax = plot(result)
     assert mcolors.to_rgba(ax.figure.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
     assert mcolors.to_rgba(ax.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
     assert mcolors.to_rgba(ax.title.get_color())[:3] == (0.0, 0.0, 0.0)
@@ -185,7 +186,7 @@ BAD = [
     (plotting.plot_isotropic_expectation, ([1, 8],), {}, ValueError, "n_dims must be at least 2"),
     (plotting.plot_isotropic_expectation, ([],), {}, ValueError, "at least one dimension"),
     (plotting.plot_isotropic_expectation, ([8],), {"fraction": 1.0}, ValueError,
-     "fraction must lie strictly"),
+     r"fraction must lie in \(0, 1\)"),
     (plotting.plot_pppm, ("RESULT", (0, 1)), {}, TypeError, "result must be a PPPMResult"),
     (plotting.plot_cone_geometry, (1.5, 0.0), {}, ValueError, "epsilon must satisfy"),
     (plotting.plot_cone_geometry, (0.5, "x"), {}, TypeError, "theta must be a real number"),
@@ -257,3 +258,72 @@ def test_pppm_normalised_points_lie_between_epsilon_and_one():
     assert "unit directions" in ax.get_xlabel()
     with pytest.raises(TypeError, match="normalise must be True or False"):
         plotting.plot_pppm(res, (0, 1), normalise=1)
+
+
+# --------------------------------------------------------------------------- redrawn figures
+
+
+def test_ensemble_transparency_is_one_rule_for_the_plot_and_the_explorer(result):
+    ax = plotting.plot_srm_ensemble(result)
+    alphas = {line.get_alpha() for line in ax.lines[:-1]}
+    figure = plotting.SRMFigure()
+    figure.update(result, "ensemble")
+    planes = [c for c in figure.linear.collections if c.get_gid() == "planes"][0]
+    assert alphas == {planes.get_alpha()}
+    assert 0.08 <= planes.get_alpha() <= 0.8
+    many = srmlib.spotlight_resonance(np.random.default_rng(2).standard_normal((300, 12)),
+                                      epsilon=0.6, resolution=16)  # 66 planes: fainter lines
+    assert plotting.plot_srm_ensemble(many).lines[0].get_alpha() < planes.get_alpha()
+    plt.close("all")
+
+
+def test_srm_figure_views_and_errors(result):
+    figure = plotting.SRMFigure(figsize=(8.0, 3.5), dpi=50)
+    linear, polar = figure.figure.axes
+    assert (linear, polar) == (figure.linear, figure.polar) and polar.name == "polar"
+    figure.update(result, (1, 3), basis="standard")
+    curve = [line for line in linear.lines if line.get_gid() == "curve"][0]
+    np.testing.assert_allclose(curve.get_ydata()[:-1], result.plane(1, 3))
+    assert "standard basis" in figure.figure.get_suptitle()
+    figure.update(result, "mean")
+    np.testing.assert_allclose(curve.get_ydata()[:-1], result.mean())
+    with pytest.raises(ValueError, match=r"plane \(0, 9\) is not among"):
+        figure.update(result, (0, 9))
+    with pytest.raises(ValueError, match="view must be one of"):
+        figure.update(result, "median")
+    with pytest.raises(TypeError, match="view must be a pair"):
+        figure.update(result, 1.0)
+    with pytest.raises(TypeError, match="result must be an SRMResult"):
+        figure.update(result.values)
+    assert plt.get_fignums() == []  # never registered with pyplot
+
+
+def test_pppm_figure_redraws_plot_pppm():
+    x = np.random.default_rng(3).standard_normal((400, 3))
+    figure = plotting.PPPMFigure()
+    for epsilon in (0.9, 0.6):
+        figure.update(srmlib.pppm(x, epsilon=epsilon), (0, 2), extent=3.0)
+        ax, = figure.figure.axes
+        np.testing.assert_array_equal(ax.collections[0].get_offsets(),
+                                      srmlib.pppm(x, epsilon=epsilon).in_plane(0, 2))
+        assert f"ε = {epsilon:.3f}" in ax.get_title() and ax.get_xlim() == (-3.0, 3.0)
+    with pytest.raises(TypeError, match="result must be a PPPMResult"):
+        figure.update(x, (0, 2))
+    assert plt.get_fignums() == []
+
+
+def test_animate_plays_every_frame_offline():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2.0, 2.0), dpi=30)
+    ax = fig.add_subplot()
+    drawn = []
+    html = plotting.animate(fig, 3, lambda k: drawn.append(k) or ax.set_title(str(k)), 2.0).data
+    assert html.count("data:image/png;base64") == 3 and set(drawn) == {0, 1, 2}
+    assert "https://" not in html and 'class="fa ' not in html and "▶" in html
+    for args, error, match in [((ax, 3, print, 2.0), TypeError, "fig must be"),
+                               ((fig, 0, print, 2.0), ValueError, "n_frames"),
+                               ((fig, 3, "draw", 2.0), TypeError, "draw must be"),
+                               ((fig, 3, print, 0.0), ValueError, "fps must be positive")]:
+        with pytest.raises(error, match=match):
+            plotting.animate(*args)

@@ -1,5 +1,5 @@
 """srmlib.runs: parameter validation, record(), runs and sweeps (local processes and Dask),
-resuming an interrupted sweep, and the sweep figure.
+resuming an interrupted sweep, the command line, the sweep figure, and the package's layout.
 
 Most tests execute the tiny chapter tests/data/fixture_chapter.md; one sweeps the real
 chapter 01 in quick mode.
@@ -26,7 +26,8 @@ import torch
 
 from srmlib import runs
 from srmlib.plotting.runs import plot_sweep
-from srmlib.runs import record
+from srmlib.runs import record, sweeps
+from srmlib.runs import run as one_run
 from tests.figure_checks import assert_labelled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +107,11 @@ def test_chapters_by_short_name_and_path():
         runs.resolve_chapter(1)
 
 
+def test_the_books_chapters_are_found_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no notebooks/ here: the checkout's own are used
+    assert runs.resolve_chapter("07") == ROOT / "notebooks" / "07_running_experiments.md"
+
+
 @pytest.mark.parametrize("values, error, match", [
     ({"sed": 1}, ValueError, "unknown parameter.*'sed'"),
     ({"n": 2.5}, TypeError, "n must be int, got float"),
@@ -123,7 +129,7 @@ def test_bad_parameters_are_refused_before_anything_starts(chapter, tmp_path, mo
     def must_not_run(task):
         raise AssertionError("a run started")
 
-    monkeypatch.setattr(runs, "_execute", must_not_run)
+    monkeypatch.setattr(one_run, "execute", must_not_run)
     with pytest.raises(error, match=match) as caught:
         runs.run_chapter(chapter, values, out=tmp_path / "out")
     assert "valid parameters of fixture_chapter: quick (bool), seed (int, in [0, inf))" in str(
@@ -306,7 +312,7 @@ def test_a_finished_sweep_is_not_run_again(failing_sweep, chapter, tmp_path, mon
         executed.extend(task["name"] for task in tasks)
         return iter(())
 
-    monkeypatch.setattr(runs, "_local_runs", fake_runs)
+    monkeypatch.setattr(sweeps, "_local_runs", fake_runs)
     ok = [row["run"] for row in failing_sweep.rows if row["status"] == "ok"]
     failed = [row["run"] for row in failing_sweep.rows if row["status"] == "failed"]
     out = tmp_path / "copy"
@@ -383,7 +389,7 @@ def test_sweep_on_a_dask_cluster(chapter, tmp_path, monkeypatch):
     def no_local_runs(*args):
         raise AssertionError("ran on local processes")
 
-    monkeypatch.setattr(runs, "_local_runs", no_local_runs)
+    monkeypatch.setattr(sweeps, "_local_runs", no_local_runs)
     grid = {"grid": {"seed": [0, 1]}, "fixed": {"quick": True, "scale": 2.0}}
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
                       host="127.0.0.1", dashboard_address=None) as cluster:
@@ -420,7 +426,7 @@ def test_cli_params_run_and_errors(tmp_path, capsys):
 def test_cli_run_of_a_failing_chapter_exits_1(tmp_path, capsys, monkeypatch):
     failed = {"notebook": None, "results": {}, "status": "failed", "seconds": 0.5,
               "error": "RuntimeError: failing on purpose (cell 3)"}
-    monkeypatch.setattr(runs, "_execute", lambda task: failed)
+    monkeypatch.setattr(one_run, "execute", lambda task: failed)
     assert runs.main(["run", str(FIXTURE), "-p", "fail", "true", "--out", str(tmp_path)]) == 1
     assert "failed: RuntimeError: failing on purpose (cell 3)" in capsys.readouterr().err
     assert runs.read_run(tmp_path / "fail=True").error == failed["error"]
@@ -433,7 +439,7 @@ def test_cli_values_are_read_as_yaml_and_typed(tmp_path, monkeypatch):
         given.append(task["parameters"])
         return {"notebook": None, "results": {}, "status": "ok", "error": None, "seconds": 0.0}
 
-    monkeypatch.setattr(runs, "_execute", fake_execute)
+    monkeypatch.setattr(one_run, "execute", fake_execute)
     assert runs.main(["run", str(FIXTURE), "-p", "scale", "1e-3", "-p", "mode", "uniform",
                       "-p", "quick", "true", "-p", "seed", "7", "--out", str(tmp_path)]) == 0
     assert given == [{"quick": True, "seed": 7, "scale": 0.001, "mode": "uniform"}]
@@ -445,8 +451,9 @@ def test_run_chapter_inside_a_running_event_loop_uses_a_fresh_process(tmp_path, 
 
     used = []
     outcome = {"notebook": None, "results": {}, "status": "ok", "error": None, "seconds": 0.0}
-    monkeypatch.setattr(runs, "_execute", lambda task: used.append("here") or outcome)
-    monkeypatch.setattr(runs, "_execute_isolated", lambda task: used.append("fresh") or outcome)
+    monkeypatch.setattr(one_run, "execute", lambda task: used.append("here") or outcome)
+    monkeypatch.setattr(one_run, "execute_in_new_process",
+                        lambda task: used.append("fresh") or outcome)
 
     async def in_a_loop():
         return runs.run_chapter(FIXTURE, {"seed": 1}, out=tmp_path)
@@ -475,6 +482,55 @@ def test_two_seeds_of_chapter_01_in_quick_mode(tmp_path):
     assert first != second  # the seed reached the chapter
     assert all(ratio > 1 for ratio in result.column("relu_axes_over_diagonal"))
     assert result.figure_path is not None and result.figure_path.exists()
+
+
+# --------------------------------------------------------------------------- the package
+
+
+MODULES = ["recording", "parameters", "run", "sweeps", "cli"]
+
+
+def test_every_public_name_and_entry_point_resolves():
+    import importlib
+    import tomllib
+
+    import srmlib
+
+    assert all(getattr(runs, name) is not None for name in runs.__all__)
+    assert srmlib.record is runs.record
+    exported = []
+    for module in MODULES:
+        submodule = importlib.import_module(f"srmlib.runs.{module}")
+        for name in submodule.__all__:
+            assert getattr(runs, name) is getattr(submodule, name), f"{module}.{name}"
+        exported += submodule.__all__
+    assert sorted(exported) == sorted(runs.__all__)
+    script = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, name = script["srmlib-run"].split(":")
+    assert getattr(importlib.import_module(module), name) is runs.main
+
+
+def test_the_modules_import_each_other_without_a_cycle():
+    """Each module imports only modules listed before it (a topological order)."""
+    import ast
+
+    for position, module in enumerate(MODULES):
+        tree = ast.parse((ROOT / "srmlib" / "runs" / f"{module}.py").read_text())
+        siblings = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert siblings <= set(MODULES[:position]), f"{module} imports {siblings}"
+
+
+def test_importing_loads_no_notebook_machinery():
+    """``import srmlib`` does not import srmlib.runs, and srmlib.runs loads papermill, jupytext,
+    YAML and Dask only when a run needs them (a chapter imports it for ``record``)."""
+    heavy = ["srmlib.runs", "papermill", "jupytext", "nbformat", "yaml", "distributed"]
+    code = ("import sys; loaded = lambda: [m for m in sys.argv[1:] if m in sys.modules]; "
+            "import srmlib; print(loaded()); import srmlib.runs; print(loaded())")
+    done = subprocess.run([sys.executable, "-c", code, *heavy], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "['srmlib.runs']"]
 
 
 # --------------------------------------------------------------------------- the figure

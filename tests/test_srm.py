@@ -11,6 +11,7 @@ import torch
 
 import srmlib
 from srmlib import srm as srm_module
+from srmlib.bases import plane_frame
 from tests import slow_srm
 
 
@@ -168,7 +169,7 @@ def test_pppm_is_the_same_on_both_routes(monkeypatch, epsilon):
 
 def test_probe_closed_form_equals_matrix_exponential():
     basis = make_basis("skewed", 6)
-    u, v = slow_srm.plane_frame(basis, 2, 4)
+    u, v = plane_frame(basis[2], basis[4])
     angles = np.linspace(0, 2 * np.pi, 17)
     closed = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
     np.testing.assert_allclose(slow_srm.probes(basis, 2, 4, angles), closed, atol=1e-12)
@@ -383,7 +384,7 @@ def test_pppm_matches_direct_projection(basis_kind):
         res = srmlib.pppm(x, basis, epsilon=0.8)
     assert len(res.coords) > 0
     for row, (i, j) in enumerate(res.planes):
-        u, v = slow_srm.plane_frame(basis, i, j)
+        u, v = plane_frame(basis[i], basis[j])
         inplane = np.stack([x @ u, x @ v], axis=1)
         norms = np.linalg.norm(x, axis=1)
         cosine = np.divide(np.linalg.norm(inplane, axis=1), norms, out=np.zeros(len(x)),
@@ -395,6 +396,8 @@ def test_pppm_matches_direct_projection(basis_kind):
         np.testing.assert_allclose(res.in_plane(i, j)[order], inplane[expected], atol=1e-12)
         np.testing.assert_allclose(res.plane_cosine[res.plane_index == row][order],
                                    cosine[expected], atol=1e-12)
+        directions = inplane[expected] / norms[expected, None]  # of the unit samples x / |x|
+        np.testing.assert_allclose(res.in_plane(i, j, unit=True)[order], directions, atol=1e-12)
 
 
 # --------------------------------------------------------------------------- isotropic baseline
@@ -429,7 +432,7 @@ def test_isotropic_helpers_reject_bad_input():
         srmlib.isotropic_expectation(1, 0.5)
     with pytest.raises(ValueError, match="epsilon must lie in"):
         srmlib.isotropic_expectation(4, 1.2)
-    with pytest.raises(ValueError, match="fraction must lie strictly"):
+    with pytest.raises(ValueError, match=r"fraction must lie in \(0, 1\)"):
         srmlib.epsilon_for_isotropic_fraction(4, 1.0)
     with pytest.raises(ValueError, match="isotropic baseline is 0"):
         srmlib.spotlight_resonance(np.eye(3), epsilon=1.0, resolution=4).resonance_ratio()

@@ -27,6 +27,38 @@ def test_standard_error_closed_form_and_shape(relu_result):
     np.testing.assert_allclose(stats.standard_error([0.5, 0.1], n_samples=100), [0.05, 0.03])
 
 
+def test_difference_margin_is_z_standard_errors_of_each_side():
+    a, b = np.array([0.5, 0.2, 0.0]), 0.1
+    expected = 3.0 * (np.sqrt(a * (1 - a) / 50) + np.sqrt(b * (1 - b) / 50))
+    np.testing.assert_allclose(stats.difference_margin(a, b, 50, z=3.0), expected)
+    assert stats.difference_margin(0.5, 0.1, 100) == pytest.approx(4 * (0.05 + 0.03))
+    assert stats.difference_margin(1.0, 0.0, 10) == 0.0
+
+
+def test_difference_margin_covers_correlated_fractions():
+    """Two overlapping cones of the same samples: their difference varies within the margin."""
+    rng = np.random.default_rng(2)
+    n, eps, angles = 300, 0.5, [0.0, 0.4]
+    draws = np.array([
+        srmlib.spotlight_resonance(rng.standard_normal((n, 3)), epsilon=eps, angles=angles,
+                                   planes=[(0, 1)]).values[0]
+        for _ in range(400)])
+    spread = (draws[:, 0] - draws[:, 1]).std()
+    p0 = srmlib.isotropic_expectation(3, eps)
+    assert spread < stats.difference_margin(p0, p0, n, z=1.0)  # SE(a - b) <= SE(a) + SE(b)
+
+
+@pytest.mark.parametrize("args, kwargs, error, match", [
+    ((1.5, 0.1, 10), {}, ValueError, "a must hold fractions"),
+    ((0.5, -0.1, 10), {}, ValueError, "b must hold fractions"),
+    ((0.5, 0.1, 0), {}, ValueError, "n_samples must be at least 1"),
+    ((0.5, 0.1, 10), {"z": 0.0}, ValueError, "z must be positive"),
+])
+def test_difference_margin_rejects_bad_input(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        stats.difference_margin(*args, **kwargs)
+
+
 def test_standard_error_matches_monte_carlo():
     """The spread of SRM values over independent data sets is the binomial standard error."""
     rng = np.random.default_rng(1)
@@ -348,35 +380,3 @@ def test_axis_alignment_rejects_bad_input(kwargs, error, match):
     kwargs = {"activations": np.random.default_rng(0).standard_normal((50, 4)), **kwargs}
     with pytest.raises(error, match=match):
         stats.axis_alignment(**kwargs)
-
-
-# --------------------------------------------------------------------------- chapter 2 exercises
-
-
-def test_exercise_checks_pass_correct_answers_and_explain_wrong_ones(capsys):
-    from scipy.special import ndtri
-
-    from srmlib import exercises
-
-    def wilson(p, n, confidence):
-        low, high = stats.wilson_interval(p, n, confidence=confidence)
-        return float(low), float(high)
-
-    def wald(p, n, confidence):
-        half = ndtri(0.5 + confidence / 2) * np.sqrt(p * (1 - p) / n)
-        return p - half, p + half
-
-    def p_value(observed, null):
-        return (1 + np.sum(null >= observed)) / (1 + len(null))
-
-    exercises.check_wilson_interval(wilson)
-    exercises.check_rotation_p_value(p_value)
-    out = capsys.readouterr().out
-    assert "check_wilson_interval passed" in out and "check_rotation_p_value passed" in out
-    with pytest.raises(AssertionError, match="Wald"):
-        exercises.check_wilson_interval(wald)
-    with pytest.raises(AssertionError, match="add one"):
-        exercises.check_rotation_p_value(lambda o, null: np.mean(null >= o))
-    with pytest.raises(AssertionError, match="ties"):
-        exercises.check_rotation_p_value(
-            lambda o, null: (1 + np.sum(null > o)) / (1 + len(null)))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -177,21 +181,65 @@ def test_validation():
         toy.classify_arrangement(np.eye(3))
 
 
+def _with_random_bias(model: toy.ToyModel, seed: int) -> toy.ToyModel:
+    """The model with a nonzero bias (it starts at 0), so that checks see the bias."""
+    with torch.no_grad():
+        model.b.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(seed))
+    return model
+
+
 @pytest.mark.parametrize("hidden_activation", ["linear", "relu"])
-def test_hand_written_gradients_equal_autograd(hidden_activation):
-    """train_toy_model's fast backward pass against autograd on the model's own loss."""
+def test_batched_model_equals_one_instance_at_a_time(hidden_activation):
+    """ToyModel's batched products against the formulas, instance by instance (the slow twin)."""
     config = toy.ToyConfig(n_features=6, n_hidden=3, n_instances=4, feature_probability=0.3,
                            importance_decay=0.8, hidden_activation=hidden_activation)
-    model = toy.ToyModel(config, seed=1)
-    x = toy.sample_features(config, 64, seed=2).transpose(0, 1)  # (instance, batch, feature)
-    fast_loss = toy._loss_and_gradients(model, x)
-    fast = (model.W.grad.clone(), model.b.grad.clone())
-    model.W.grad = model.b.grad = None
-    slow_loss = model.loss_per_instance(x.transpose(0, 1))
-    slow_loss.sum().backward()
-    torch.testing.assert_close(fast_loss, slow_loss.detach())
-    torch.testing.assert_close(fast[0], model.W.grad)
-    torch.testing.assert_close(fast[1], model.b.grad)
+    model = _with_random_bias(toy.ToyModel(config, seed=1), seed=2)
+    x = toy.sample_features(config, 64, seed=2)  # (batch, instance, feature)
+    with torch.no_grad():
+        hidden, out, loss = model.hidden(x), model(x), model.loss_per_instance(x)
+    for k in range(config.n_instances):
+        W, b, xk = model.W.detach()[k], model.b.detach()[k], x[:, k]
+        h = xk @ W.T
+        if hidden_activation == "relu":
+            h = torch.relu(h)
+        expected = torch.relu(h @ W + b)
+        torch.testing.assert_close(hidden[:, k], h)
+        torch.testing.assert_close(out[:, k], expected)
+        torch.testing.assert_close(loss[k], (model.importance * (xk - expected) ** 2).mean())
+    acts, features = model.hidden_activations(3, 32, seed=5)
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            acts, model.hidden(toy.sample_features(config, 32, seed=5))[:, 3].numpy(),
+            rtol=1e-5, atol=1e-6)
+
+
+def _chapter_model_code() -> dict:
+    """Run the cell of chapter 4 that writes out one toy model, and return its namespace."""
+    import jupytext
+
+    chapter = jupytext.read(Path(__file__).resolve().parents[1] / "notebooks"
+                            / "04_toy_models.md")
+    cells = [c.source for c in chapter.cells
+             if c.cell_type == "code" and "def toy_forward(" in c.source]
+    assert len(cells) == 1, "chapter 4 should define toy_forward in exactly one code cell"
+    namespace = {"torch": torch, "np": np}
+    exec(cells[0], namespace)
+    return namespace
+
+
+def test_chapter_code_computes_what_the_package_computes():
+    """Chapter 4 writes the forward pass and the loss of one model; ToyModel batches them."""
+    chapter = _chapter_model_code()
+    config = toy.ToyConfig(n_features=7, n_hidden=3, n_instances=3, feature_probability=0.4,
+                           importance_decay=0.85)
+    model = _with_random_bias(toy.ToyModel(config, seed=4), seed=5)
+    x = toy.sample_features(config, 128, seed=6)
+    with torch.no_grad():
+        out, loss = model(x), model.loss_per_instance(x)
+        for k in range(config.n_instances):
+            W, b, xk = model.W[k], model.b[k], x[:, k]
+            torch.testing.assert_close(chapter["toy_forward"](W, b, xk), out[:, k])
+            torch.testing.assert_close(chapter["toy_loss"](W, b, xk, model.importance), loss[k])
 
 
 @pytest.mark.parametrize("correlation", [None, "correlated", "anticorrelated"])
@@ -204,26 +252,80 @@ def test_block_draws_give_the_features_of_step_by_step_sampling(correlation):
     torch.testing.assert_close(toy._features_from_draws(config, block, 0.2), expected)
 
 
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-def test_hand_written_adamw_equals_torch(weight_decay):
-    """The trainers' AdamW against torch.optim.AdamW, with a learning rate that changes."""
+def _against_torch_class(optimizer, torch_class, lr, **options):
+    """Step the trainer's optimiser and ``torch_class`` (its defaults) on the same gradients,
+    with a learning rate that changes, and return both sets of parameters."""
     gen = torch.Generator().manual_seed(0)
-    shapes = [(3, 4, 5), (3, 5), (7,)]
+    shapes = [(3, 4, 5), (3, 5)]
     ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
     theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
-    fast = toy._AdamW(ours, lr=1e-2, weight_decay=weight_decay)
-    slow = torch.optim.AdamW(theirs, lr=1e-2, weight_decay=weight_decay, foreach=False)
+    fast = toy._TorchOptimiser(ours, optimizer, weight_decay=options.get("weight_decay", 0.0),
+                               momentum=options.get("momentum", 0.0))
+    slow = torch_class(theirs, lr=lr, **options)
     for step in range(25):
-        for a, b in zip(ours, theirs):
-            a.grad = torch.randn(a.shape, generator=gen) * (step + 1)
-            b.grad = a.grad.clone()
-        fast.lr = slow.param_groups[0]["lr"] = 1e-2 / (1 + step)
-        fast.step()
+        grads = [torch.randn(s, generator=gen) * (step + 1) for s in shapes]
+        for param, grad in zip(theirs, grads):
+            param.grad = grad.clone()
+        slow.param_groups[0]["lr"] = lr / (1 + step)
+        fast.step(grads, lr / (1 + step))
         slow.step()
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
-    for ours_v, param in zip(fast._exp_avg_sq, theirs):
-        torch.testing.assert_close(ours_v, slow.state[param]["exp_avg_sq"])
+    return ours, theirs
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_training_optimiser_is_torch_adamw(weight_decay):
+    ours, theirs = _against_torch_class("adam", torch.optim.AdamW, 1e-2,
+                                        weight_decay=weight_decay)
+    for a, b in zip(ours, theirs):  # float32 rounding: the fused kernel's order of operations
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("momentum", "weight_decay"), [(0.0, 0.0), (0.9, 0.0), (0.9, 0.05)])
+def test_training_optimiser_is_torch_sgd(momentum, weight_decay):
+    ours, theirs = _against_torch_class("sgd", torch.optim.SGD, 1e-1, momentum=momentum,
+                                        weight_decay=weight_decay)
+    for a, b in zip(ours, theirs):  # float32 rounding: the fused kernel's order of operations
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_training_does_not_import_torch_dynamo():
+    """train_toy_model steps through torch.optim's functional forms, which need no
+    torch._dynamo (constructing a torch.optim.Optimizer imports it: about a second)."""
+    code = (
+        "import sys\n"
+        "from srmlib import toy\n"
+        "model = toy.ToyModel(toy.ToyConfig(n_instances=2))\n"
+        "for optimizer in ('adam', 'sgd'):\n"
+        "    toy.train_toy_model(model, steps=3, batch_size=8, optimizer=optimizer)\n"
+        "assert 'torch._dynamo' not in sys.modules, 'training imported torch._dynamo'\n"
+        "import torch\n"
+        "torch.optim.AdamW(model.parameters())\n"
+        "assert 'torch._dynamo' in sys.modules, 'the control: torch.optim.AdamW imports it'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_on_cuda():
+    """On a GPU the batches come from the GPU's generators (other numbers than the CPU's): the
+    model trains there, and instances still train as each would alone."""
+    probs = [0.5, 0.1, 0.03]
+    config = toy.ToyConfig(n_features=6, n_hidden=2, n_instances=3, feature_probability=probs,
+                           hidden_activation="relu")
+    batched = toy.ToyModel(config, seed=3).to("cuda")
+    log = toy.train_toy_model(batched, steps=300, batch_size=64, lr=1e-2, seed=5)
+    assert batched.W.device.type == "cuda" and log.final_loss.mean() < log.losses[0].mean()
+    weight_seeds, data_seeds = toy.instance_seeds(3, 3), toy.instance_seeds(5, 3)
+    for k, p in enumerate(probs):
+        alone = toy.ToyModel(toy.ToyConfig(n_features=6, n_hidden=2, n_instances=1,
+                                           feature_probability=p, hidden_activation="relu"),
+                             seed=[weight_seeds[k]]).to("cuda")
+        toy.train_toy_model(alone, steps=300, batch_size=64, lr=1e-2, seed=[data_seeds[k]])
+        torch.testing.assert_close(alone.W.detach()[0], batched.W.detach()[k],
+                                   rtol=1e-4, atol=1e-5)
+    assert batched.feature_directions(0).shape == (6, 2)
+    assert batched.hidden_activations(1, 10, seed=0)[0].shape == (10, 2)
 
 
 def test_lr_schedules():
@@ -240,27 +342,6 @@ def test_lr_schedules():
     assert not torch.equal(models["constant"].W, models["cosine"].W)
     with pytest.raises(ValueError, match="lr_schedule"):
         toy.train_toy_model(models["cosine"], steps=2, lr_schedule="step")
-
-
-@pytest.mark.parametrize(("momentum", "weight_decay"), [(0.0, 0.0), (0.9, 0.0), (0.9, 0.05)])
-def test_hand_written_sgd_equals_torch(momentum, weight_decay):
-    """The toy trainer's SGD against torch.optim.SGD, with a learning rate that changes."""
-    gen = torch.Generator().manual_seed(0)
-    shapes = [(3, 4, 5), (3, 5)]
-    ours = [torch.nn.Parameter(torch.randn(s, generator=gen)) for s in shapes]
-    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
-    fast = toy._SGD(ours, lr=1e-1, momentum=momentum, weight_decay=weight_decay)
-    slow = torch.optim.SGD(theirs, lr=1e-1, momentum=momentum, weight_decay=weight_decay,
-                           foreach=False)
-    for step in range(25):
-        for a, b in zip(ours, theirs):
-            a.grad = torch.randn(a.shape, generator=gen)
-            b.grad = a.grad.clone()
-        fast.lr = slow.param_groups[0]["lr"] = 1e-1 / (1 + step)
-        fast.step()
-        slow.step()
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_sgd_training_is_rotation_equivariant_for_the_linear_model():
@@ -293,3 +374,17 @@ def test_init_std_and_optimizer_validation():
         toy.train_toy_model(default, steps=1, optimizer="rmsprop")
     with pytest.raises(ValueError, match="momentum"):
         toy.train_toy_model(default, steps=1, optimizer="sgd", momentum=1.0)
+
+
+def test_as_directions_reads_arrays_and_tensors_and_names_the_argument():
+    d = toy.as_directions(torch.ones(3, 2, requires_grad=True))
+    assert d.dtype == np.float64 and d.shape == (3, 2)
+    np.testing.assert_array_equal(toy.as_directions([[1, 2], [3, 4]]), [[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match="directions"):
+        toy.as_directions([["a", "b"]])
+    with pytest.raises(ValueError, match="directions"):
+        toy.as_directions(np.ones(3))
+    with pytest.raises(ValueError, match="directions"):
+        toy.as_directions(np.ones((0, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        toy.as_directions([[np.nan, 0.0]])

@@ -3,8 +3,10 @@
 Each ``check_*`` function calls the learner's function on several inputs (random ones and edge
 cases), compares with srmlib's reference, and either prints a one-line success message or
 raises ``AssertionError`` saying which input failed, what was expected, what came back, and,
-when the mistake is a common one, what probably went wrong. The reference solutions are in the
-chapters, folded away under each exercise; the tests run them through these checks.
+when the mistake is a common one, what probably went wrong. The reference solutions live in one
+place, the chapters, folded away under each exercise (``{solution-start}``/``{solution-end}``);
+``tests/test_exercises.py`` reads them from the chapters and runs each through its check, and
+holds only wrong answers, each of which its check must reject with a hint.
 
 =====================================  =======  ==============================================
 check                                  chapter  the learner writes

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.linalg import expm
 
-from ..bases import random_rotation
+from ..bases import plane_frame, random_rotation
 from ..srm import isotropic_expectation, spotlight_resonance
 from ._checks import TWO_PI, as_array, check_callable, fail, fmt, hint
 
@@ -51,7 +51,7 @@ def check_probe(probe: Callable, *, seed: int = 0) -> None:
     thetas = [0.0, math.pi / 6, math.pi / 2, 2.0, math.pi, 5.0, -math.pi / 4, TWO_PI + 0.3]
     n_checked = 0
     for name, b_i, b_j in cases:
-        u, v = _plane_frame(b_i, b_j)
+        u, v = plane_frame(b_i, b_j)
         generator = np.outer(v, u) - np.outer(u, v)
         for theta in thetas:
             expected = expm(theta * generator) @ u
@@ -169,7 +169,7 @@ def check_spotlight_resonance(fn: Callable, *, seed: int = 0) -> None:
         if np.allclose(got, expected, atol=0.5 / n):
             continue
         unit = x / np.linalg.norm(x, axis=1, keepdims=True)
-        u, v = _plane_frame(basis[i], basis[j])
+        u, v = plane_frame(basis[i], basis[j])
         probes = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
         hints = [
             (reference((i, j), -angles),
@@ -251,12 +251,6 @@ def check_arc_counts(fn: Callable, *, seed: int = 0) -> None:
 
 
 # --------------------------------------------------------------------------- internals
-
-
-def _plane_frame(b_i: np.ndarray, b_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    u = b_i / np.linalg.norm(b_i)
-    w = b_j - (b_j @ u) * u
-    return u, w / np.linalg.norm(w)
 
 
 def _norm_hint(got: np.ndarray) -> str | None:

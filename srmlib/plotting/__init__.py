@@ -8,18 +8,23 @@ colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
 
 One submodule per chapter group (``srm`` for chapters 1-2, ``activations`` for 3, ``toy`` for 4,
 ``sae`` for 5, ``metrics`` for 6, ``runs`` for 7); every
-figure function is re-exported here, so chapters call ``srmlib.plotting.plot_...``.
+figure function is re-exported here, so chapters call ``srmlib.plotting.plot_...``. Beside them,
+``explorer`` holds the figures that chapter 2's explorers redraw in place (:class:`SRMFigure`,
+:class:`PPPMFigure`) and ``animation`` turns any redrawn figure into a kernel-free player
+(:func:`animate`). Nothing here imports :mod:`srmlib.widgets`, which builds on this package.
 """
 
 from __future__ import annotations
 
 from ._style import OKABE_ITO, PALETTE, set_angle_ticks
+from .animation import animate
 from .activations import (
     alignment_animation,
     plot_alignment_over_training,
     plot_basis_preference,
     plot_digit_grid,
 )
+from .explorer import PPPMFigure, SRMFigure
 from .metrics import plot_alignment_bars, plot_correlation_matrix
 from .runs import plot_sweep
 from .sae import plot_feature_recovery, plot_matching_null, plot_sparsity_tradeoff
@@ -38,7 +43,10 @@ from .srm import (
 from .toy import plot_feature_arrangement, plot_feature_dimensionality, plot_gram_matrix
 
 __all__ = [
+    "PPPMFigure",
+    "SRMFigure",
     "alignment_animation",
+    "animate",
     "plot_alignment_bars",
     "plot_alignment_over_training",
     "plot_basis_preference",

@@ -9,8 +9,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .._validation import check_real
+from .._validation import check_real_in
 from ..srm import SRMResult
+from .animation import animate
 from ._style import (
     BASELINE_COLOR,
     PALETTE,
@@ -125,9 +126,7 @@ def plot_alignment_over_training(epochs, curves, ax: Axes | None = None, *,
         ax.plot(epochs, values, marker="o", markersize=3, label=label,
                 color=PALETTE[k % len(PALETTE)])
     if threshold is not None:
-        threshold = check_real(threshold, "threshold")
-        if threshold <= 0:
-            raise ValueError(f"threshold must be positive, got {threshold}")
+        threshold = check_real_in(threshold, "threshold", 0, low_open=True)
         ax.axhspan(-threshold, threshold, color=BASELINE_COLOR, alpha=0.1,
                    label=f"|z| < {threshold:g}")
     ax.set_xlabel(xlabel)
@@ -198,8 +197,6 @@ def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
     IPython.display.HTML
         matplotlib's JavaScript player with a slider, made to work offline.
     """
-    from ..widgets import _animate
-
     epochs = np.asarray(epochs)
     if not isinstance(title, str) or "{}" not in title:
         raise ValueError(f"title must be a string with a {{}} for the frame's value, got {title!r}")
@@ -230,4 +227,4 @@ def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
             ax.set_title(title.format(int(epochs[k])))
             ax.legend(fontsize="small", loc="upper right")
 
-    return _animate(fig, len(results), draw, fps)
+    return animate(fig, len(results), draw, fps)

@@ -8,14 +8,13 @@ from collections.abc import Iterable, Mapping
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.lines import Line2D
 from matplotlib.patches import Arc, Wedge
 
-from .._validation import check_bool, check_epsilon, check_int, check_plane, check_real
+from .._validation import (check_bool, check_epsilon, check_int, check_plane, check_real,
+                           check_real_in)
 from ..srm import (
     PPPMResult,
     SRMResult,
-    _plane_row,
     epsilon_for_isotropic_fraction,
     isotropic_expectation,
 )
@@ -34,6 +33,8 @@ from ._style import (
     _check_srm,
     _closed_curves,
     _describe,
+    _ensemble_alpha,
+    _ensemble_handle,
     _legend_below,
     _new_axes,
     _srm_axes,
@@ -42,6 +43,7 @@ from ._style import (
 )
 
 
+@_styled
 def plot_srm_ensemble(
     result: SRMResult,
     ax: Axes | None = None,
@@ -78,11 +80,10 @@ def plot_srm_ensemble(
     angles, values = _closed_curves(result.angles, result.values)
     n_planes = len(result.values)
     color = PALETTE[0] if color is None else color
-    alpha = float(np.clip(2.5 / math.sqrt(n_planes), 0.08, 0.8))
+    alpha = _ensemble_alpha(n_planes)
     for row in values:
         ax.plot(angles, row, color=color, alpha=alpha, linewidth=0.8)
-    handles = [Line2D([], [], color=color, alpha=max(alpha, 0.5), linewidth=0.8,
-                      label=f"one line per plane ({n_planes})")]
+    handles = [_ensemble_handle(color, n_planes)]
     if check_bool(baseline, "baseline"):
         handles.append(_baseline(ax, result))
     _srm_axes(ax, result)
@@ -303,9 +304,7 @@ def plot_isotropic_expectation(
     if not dims:
         raise ValueError("n_dims must contain at least one dimension")
     if fraction is not None:
-        fraction = check_real(fraction, "fraction")
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+        fraction = check_real_in(fraction, "fraction", 0, 1, low_open=True, high_open=True)
     log = check_bool(log, "log")
     ax = _new_axes(ax)
     eps = np.linspace(-1.0, 1.0, 801)
@@ -391,16 +390,9 @@ def plot_pppm(
     basis_angle = check_real(basis_angle, "basis_angle")
     normalise = check_bool(normalise, "normalise")
     if extent is not None:
-        extent = check_real(extent, "extent")
-        if extent <= 0:
-            raise ValueError(f"extent must be positive, got {extent}")
+        extent = check_real_in(extent, "extent", 0, low_open=True)
     i, j = int(plane[0]), int(plane[1])
-    coords = result.in_plane(i, j)
-    if normalise:
-        in_plane = result.plane_cosine[result.plane_index == _plane_row(result.planes, i, j)]
-        lengths = np.linalg.norm(coords, axis=1, keepdims=True)
-        coords = np.divide(coords, lengths, out=np.zeros_like(coords), where=lengths > 0)
-        coords = coords * in_plane[:, None]
+    coords = result.in_plane(i, j, unit=normalise)
     ax = _new_axes(ax, figsize=(5.0, 4.6))
     if extent is None:
         extent = 1.1 if normalise else (1.1 * float(np.abs(coords).max()) if len(coords) else 1.0)

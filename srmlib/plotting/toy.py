@@ -6,7 +6,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 
-from ..toy import _directions, gram_matrix
+from ..toy import as_directions, gram_matrix
 from ._style import BASELINE_COLOR, PALETTE, _new_axes, _styled
 
 # --------------------------------------------------------------------------- chapter 4: toy models
@@ -41,7 +41,7 @@ def plot_feature_arrangement(
     matplotlib.axes.Axes
         One line per feature, equal aspect, limits ``[-1.5, 1.5]`` or wider.
     """
-    d = _directions(directions)
+    d = as_directions(directions)
     if d.shape[1] != 2:
         raise ValueError(f"directions must have two hidden dimensions, got shape {d.shape}")
     if importance is None:
@@ -80,7 +80,7 @@ def plot_gram_matrix(directions, ax: Axes | None = None, *, title: str | None = 
         One image with a colour bar.
     """
 
-    gram = gram_matrix(_directions(directions))
+    gram = gram_matrix(directions)
     ax = _new_axes(ax, figsize=(4.4, 3.6))
     limit = max(float(np.abs(gram).max()), 1e-12)
     image = ax.imshow(gram, cmap="RdBu_r", vmin=-limit, vmax=limit)
