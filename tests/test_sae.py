@@ -484,6 +484,33 @@ def test_numpy_step_equals_the_autograd_step(planted, kind, options):
         assert max(n_dead) > 0  # the auxiliary loss took part
 
 
+@pytest.mark.parametrize("kind, options", [
+    ("relu", dict(l1_coefficient=0.3)),
+    ("relu", dict(l1_coefficient=0.3, decoder_norm="penalty")),
+    ("topk", dict(k=2, aux_k=3)),
+])
+def test_numpy_and_autograd_training_with_resampling_end_at_the_same_weights(
+        planted, monkeypatch, kind, options):
+    """Whole runs of train_sae with dead latents and resampling, once on each path: the same
+    latents are resampled at the same steps and the weights end the same (to float32
+    rounding), so the fast path is the autograd loop's twin in every option the book uses."""
+    _, train, _ = planted
+    runs = []
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(sae._numpy_step, "applies", lambda model, x: False)
+        model = create_sae(kind, N_DIMS, N_FEATURES, seed=0, **options)
+        with torch.no_grad():
+            model.b_enc[:6] = -5.0  # six latents start dead
+        log = train_sae(model, train, steps=200, resample_every=50, dead_steps=20, seed=0)
+        runs.append((model, log))
+    (fast, fast_log), (slow, slow_log) = runs
+    assert fast_log.n_resampled == slow_log.n_resampled >= 6
+    np.testing.assert_array_equal(fast_log.n_dead, slow_log.n_dead)
+    for (name, a), b in zip(fast.named_parameters(), slow.parameters()):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-4, msg=name)
+
+
 def test_the_numpy_step_takes_only_the_built_in_relu_and_topk_on_the_cpu():
     x = torch.zeros(1, 3)
     assert sae._numpy_step.applies(ReLUSAE(3, 4), x)
