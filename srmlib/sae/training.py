@@ -218,8 +218,9 @@ class AutogradStep:
 
     def __call__(self, batch: torch.Tensor, silent: torch.Tensor) -> SAELoss:
         loss = self.sae.loss(batch, silent)
-        # the gradients, handed to the optimiser (cheaper than zero_grad() and backward())
-        grads = torch.autograd.grad(loss.total, self.parameters)
+        # the gradients, handed to the optimiser (cheaper than zero_grad() and backward()); a
+        # parameter the loss does not use gets None, which Adam skips
+        grads = torch.autograd.grad(loss.total, self.parameters, allow_unused=True)
         for parameter, grad in zip(self.parameters, grads):
             parameter.grad = grad
         self.optimiser.step()
