@@ -3,8 +3,10 @@
 :func:`srmlib.sae.train_sae` trains every SAE with autograd and ``torch.optim.Adam``; that is the
 code to read. For a small SAE on the CPU most of an autograd step is per-operation overhead
 (about 50 small tensor operations, forward, backward and optimiser), and the book trains many
-small SAEs: with autograd alone chapters 5 and 6 took about 55 s more CPU time at full size
-(more than 20% of the whole book) and chapter 6's quick run broke its 30 s budget. So for the
+small SAEs: with autograd alone chapters 5 and 6 took about twice the CPU time at full size
+(seed 0, measured on a loaded 2-core machine: chapter 5 25 s -> 49 s, chapter 6 85 s -> 184 s,
+together far more than 20% of the whole book's ~253 s) and chapter 6 would break its 2-minute
+budget. So for the
 two architectures those chapters train, :class:`~srmlib.sae.ReLUSAE` and
 :class:`~srmlib.sae.TopKSAE` (exactly those classes, never a subclass, which may change the
 encoder or the loss), on the CPU in float32, the trainer takes this step instead: the same loss,
