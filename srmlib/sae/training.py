@@ -206,7 +206,8 @@ class AutogradStep:
     atoms again if ``decoder_norm="unit"``. Chapter 5 writes the same step out by hand.
 
     ``AutogradStep(sae, lr)(batch, silent)`` returns the batch's
-    :class:`~srmlib.sae.SAELoss`; ``silent`` is as in :meth:`~srmlib.sae.SparseAutoencoder.loss`.
+    :class:`~srmlib.sae.SAELoss`; ``silent`` is as in :meth:`~srmlib.sae.SparseAutoencoder.loss`
+    (``None``: no latent counts as dead).
     """
 
     def __init__(self, sae: SparseAutoencoder, lr: float):
