@@ -20,9 +20,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "srmlib"
 SHARED_PRIVATE = {"srmlib._validation", "srmlib._random", "srmlib._threads", "srmlib._io"}
 PACKAGE_PRIVATE_PREFIXES = ("srmlib.plotting.", "srmlib.exercises.", "srmlib.runs.", "srmlib.sae.")
 
-# Private names other helpers are moving out of this list in issue 12 (chapter 4's helper makes
-# the toy model's directions public); an entry that no longer occurs is simply not needed.
-KNOWN_PRIVATE_IMPORTS = {("srmlib.plotting.toy", "srmlib.toy", "_directions")}
 
 
 def module_name(path: Path) -> str:
@@ -145,8 +142,7 @@ def test_no_module_imports_another_modules_private_names():
             if private_module:
                 if not may_use_private(name, target):
                     found.append(f"{name} imports the private module {target}")
-            elif imported is not None and is_private(imported) and (
-                    name, target, imported) not in KNOWN_PRIVATE_IMPORTS:
+            elif imported is not None and is_private(imported):
                 found.append(f"{name} imports {target}.{imported}")
         for target, attribute in private_attributes(name):
             if target != name and not may_use_private(name, target):
