@@ -104,9 +104,10 @@ LONGON2025 = dict(
     n_train=500_000, n_stimuli=100_000, n_folds=5, metrics=MAPPING_METRICS,
 )
 
-# train_sae's keyword arguments that run_alignment_experiment sets itself (sae_options may
-# set the others).
-_SAE_ARGUMENTS_SET_HERE = ("steps", "batch_size", "lr", "centre", "seed", "progress")
+# Keyword arguments of the TopK SAE and of train_sae that run_alignment_experiment sets itself
+# (sae_options may set the others).
+_SAE_ARGUMENTS_SET_HERE = ("n_inputs", "n_latents", "k", "decoder_norm", "steps", "batch_size",
+                           "lr", "centre", "seed", "progress")
 
 # A feature counts as represented by a toy model when its column W_i is at least this long.
 REPRESENTED_NORM = 0.5
@@ -362,9 +363,10 @@ def run_alignment_experiment(
         ``"unit"``: decoder atoms kept at unit length; ``"penalty"``: free atoms (a TopK SAE
         has no penalty), as in the paper (:class:`srmlib.sae.SparseAutoencoder`).
     sae_options : dict, optional
-        Further keyword arguments of :func:`srmlib.sae.train_sae` (for example
-        ``aux_coefficient``, ``aux_k``, ``dead_steps``); not those set here (``steps``,
-        ``batch_size``, ``lr``, ``centre``, ``seed``, ``progress``).
+        Further keyword arguments of :class:`srmlib.sae.TopKSAE` (``aux_coefficient``,
+        ``aux_k``) and of :func:`srmlib.sae.train_sae` (for example ``dead_steps``); not those
+        set here (``k``, ``decoder_norm``, ``steps``, ``batch_size``, ``lr``, ``centre``,
+        ``seed``, ``progress``).
     n_train : int
         Stimuli (inputs with at least one feature) the SAEs train on.
     n_stimuli : int
@@ -425,15 +427,19 @@ def run_alignment_experiment(
                       n_stimuli=n_stimuli, n_folds=n_folds, metrics=metrics, seed=seed)
     toy_training = dict(steps=toy_steps, batch_size=toy_batch_size, lr=toy_lr,
                         weight_decay=toy_weight_decay)
-    sae_training = dict(steps=sae_steps, batch_size=sae_batch_size, lr=sae_lr, **sae_options)
+    sae_architecture = {key: value for key, value in sae_options.items()
+                        if key in _topk_options()}
+    sae_training = dict(steps=sae_steps, batch_size=sae_batch_size, lr=sae_lr,
+                        **{key: value for key, value in sae_options.items()
+                           if key not in sae_architecture})
 
     features = _stimuli(n_features, p, n_train + n_stimuli, seed)
     train, test = features[:n_train], features[n_train:]
     scores, models, pairs = [], [], []
     bar = tqdm(total=len(widths) * (1 + 3 * n_pairs), desc="alignment experiment", unit="step",
                disable=not progress)
-    # Every array here is small: extra BLAS or torch threads only wait for each other (the
-    # numpy SAE loop ran 8 times slower on two BLAS threads on a loaded machine).
+    # Every array here is small: extra BLAS or torch threads only wait for each other (a
+    # small SAE's training step ran several times slower on two threads of a loaded machine).
     with single_thread():
         for width in widths:
             bar.set_postfix_str(f"H={width}: toy models")
@@ -448,7 +454,8 @@ def run_alignment_experiment(
                     sae_seed = torch_seed(seed, "alignment.sae", width, instance)
                     rep, diagnostics = _model_representations(
                         model, instance, hidden_train[:, instance], hidden_test[:, instance],
-                        test, n_latents, k, decoder_norm, sae_training, sae_seed, n_folds)
+                        test, n_latents, dict(k=k, decoder_norm=decoder_norm, **sae_architecture),
+                        sae_training, sae_seed, n_folds)
                     reps[side] = rep
                     models.append(dict(width=width, pair=pair, model=side, **diagnostics))
                     bar.update(1)
@@ -510,17 +517,19 @@ def _encode(autoencoder: _sae.SparseAutoencoder, x: np.ndarray) -> np.ndarray:
             np.float64)
 
 
-def _model_representations(model, instance, hidden_train, hidden_test, test, n_latents, k,
-                           decoder_norm, training, sae_seed, n_folds):
-    """The three representations of one model on the test stimuli, and its diagnostics."""
+def _model_representations(model, instance, hidden_train, hidden_test, test, n_latents,
+                           architecture, training, sae_seed, n_folds):
+    """The three representations of one model on the test stimuli, and its diagnostics.
+
+    ``architecture``: the :class:`srmlib.sae.TopKSAE` options (``k``, ``decoder_norm``, ...);
+    ``training``: :func:`srmlib.sae.train_sae`'s.
+    """
     width = model.config.n_hidden
-    trained = _sae.SparseAutoencoder(width, n_latents, kind="topk", k=k,
-                                     decoder_norm=decoder_norm, seed=sae_seed)
+    trained = _sae.TopKSAE(width, n_latents, seed=sae_seed, **architecture)
     _sae.train_sae(trained, hidden_train, centre=False, seed=sae_seed, progress=False,
                    **training)
-    untrained = _sae.SparseAutoencoder(width, n_latents, kind="topk", k=k,
-                                       decoder_norm=decoder_norm,
-                                       seed=torch_seed(sae_seed, "alignment.random_sae"))
+    untrained = _sae.TopKSAE(width, n_latents, **architecture,
+                             seed=torch_seed(sae_seed, "alignment.random_sae"))
     hidden_test = hidden_test.astype(np.float64)
     rep = {"Neuron": hidden_test, "SAE": _encode(trained, hidden_test),
            "RandomSAE": _encode(untrained, hidden_test)}
@@ -556,15 +565,22 @@ def _check_sae_options(options) -> dict:
     if options is None:
         return {}
     if not isinstance(options, dict) or not all(isinstance(key, str) for key in options):
-        raise TypeError(f"sae_options must be a dict of train_sae keyword arguments, got "
-                        f"{options!r}")
-    accepted = set(inspect.signature(_sae.train_sae).parameters) - {"sae", "activations"}
+        raise TypeError(f"sae_options must be a dict of TopKSAE and train_sae keyword "
+                        f"arguments, got {options!r}")
+    accepted = _topk_options() | (set(inspect.signature(_sae.train_sae).parameters)
+                                  - {"sae", "activations"})
     unknown = sorted(set(options) - accepted)
     reserved = sorted(set(options) & set(_SAE_ARGUMENTS_SET_HERE))
     if unknown or reserved:
-        raise ValueError(f"sae_options: {unknown + reserved} are not train_sae options this "
-                         f"experiment leaves open (it sets {_SAE_ARGUMENTS_SET_HERE} itself)")
+        raise ValueError(f"sae_options: {unknown + reserved} are not TopKSAE or train_sae "
+                         f"options this experiment leaves open (it sets "
+                         f"{_SAE_ARGUMENTS_SET_HERE} itself)")
     return dict(options)
+
+
+def _topk_options() -> set[str]:
+    """The keyword arguments of :class:`srmlib.sae.TopKSAE` (``k``, ``aux_coefficient``, ...)."""
+    return set(inspect.signature(_sae.TopKSAE).parameters) - {"n_inputs", "n_latents"}
 
 
 def _score_pair(a, b, metrics, n_folds, seed, width, pair) -> list[dict]:

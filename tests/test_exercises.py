@@ -24,6 +24,7 @@ from pathlib import Path
 import jupytext
 import numpy as np
 import pytest
+import torch
 from scipy import special
 
 from srmlib import exercises
@@ -405,6 +406,76 @@ def test_matching_check_explains_each_mistake(mistake, hint):
                "mean over matches": dict(over_matches=True)}[mistake]
     with pytest.raises(AssertionError, match=hint):
         exercises.check_matching_score(lambda atoms, features: score(atoms, features, **options))
+
+
+def _threshold_sae(kind, activate=None, *, init=True):
+    """A variant of chapter 5's reference ThresholdReLUSAE, registered as ``kind``."""
+    from srmlib import sae
+
+    namespace = {"activate": activate} if activate is not None else {}
+    if not init:  # the base class's constructor: no `threshold` option
+        namespace["__init__"] = sae.ReLUSAE.__init__
+    cls = type(f"Wrong_{kind.replace('-', '_')}", (reference("05")["ThresholdReLUSAE"],),
+               namespace)
+    return sae.register(kind)(cls)
+
+
+THRESHOLD_MISTAKES = {
+    "threshold subtracted": (lambda self, pre: torch.relu(pre - self.threshold),
+                             "subtracting the threshold"),
+    "no threshold": (lambda self, pre: torch.relu(pre), "the threshold is missing"),
+    "threshold on |pre|": (lambda self, pre: torch.where(pre.abs() > self.threshold, pre, 0.0),
+                           "non-negative"),
+    "0/1 latents": (lambda self, pre: torch.where(pre > self.threshold, 1.0, 0.0),
+                    "keep the value of pre"),
+    "detached latents": (lambda self, pre: torch.where(pre > self.threshold, pre.detach(), 0.0),
+                         "no gradient reaches"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(THRESHOLD_MISTAKES))
+def test_threshold_sae_check_explains_each_mistake(mistake):
+    from srmlib import sae
+
+    activate, hint = THRESHOLD_MISTAKES[mistake]
+    kind = "wrong-" + mistake.replace(" ", "-").replace("/", "-").replace("|", "")
+    try:
+        with pytest.raises(AssertionError, match=hint):
+            exercises.check_threshold_sae(_threshold_sae(kind, activate))
+    finally:
+        sae.SAE_CLASSES.pop(kind, None)
+
+
+def test_threshold_sae_check_explains_wrong_classes():
+    from srmlib import sae
+
+    reference_class = reference("05")["ThresholdReLUSAE"]
+    with pytest.raises(TypeError, match="subclass of srmlib.sae.SparseAutoencoder"):
+        exercises.check_threshold_sae(reference_class(3, 4))  # an instance, not the class
+    with pytest.raises(TypeError, match="subclass"):
+        exercises.check_threshold_sae(lambda pre: pre)
+    unregistered = type("Unregistered", (reference_class,), {})
+    with pytest.raises(AssertionError, match="not registered"):
+        exercises.check_threshold_sae(unregistered)
+    try:
+        with pytest.raises(AssertionError, match="takes the keyword `threshold`"):
+            exercises.check_threshold_sae(_threshold_sae("wrong-no-threshold-option",
+                                                         init=False))
+
+        class NoPenalty(sae.SparseAutoencoder):  # the threshold, but no L1 penalty
+            def __init__(self, n_inputs, n_latents, *, threshold=0.1, l1_coefficient=0.0,
+                         **options):
+                super().__init__(n_inputs, n_latents, **options)
+                self.threshold = threshold
+
+            activate = reference_class.activate
+
+        sae.register("wrong-no-penalty")(NoPenalty)
+        with pytest.raises(AssertionError, match="no penalty"):
+            exercises.check_threshold_sae(NoPenalty)
+    finally:
+        for kind in ("wrong-no-threshold-option", "wrong-no-penalty"):
+            sae.SAE_CLASSES.pop(kind, None)
 
 
 # --------------------------------------------------------------------------- every check

@@ -73,6 +73,6 @@ def test_models_and_saes_draw_weights_and_minibatches_from_different_streams():
     a = models.MLPAutoencoder(8, 4, 2, activation="tanh", seed=0)
     b = models.MLPAutoencoder(8, 4, 2, activation="tanh", seed=0)
     assert torch.equal(a.hidden.weight, b.hidden.weight)
-    s = sae.SparseAutoencoder(4, 8, kind="topk", k=2, seed=0)
+    s = sae.TopKSAE(4, 8, k=2, seed=0)
     reference = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
     assert not torch.allclose(s.W_dec, reference / reference.norm(dim=1, keepdim=True))

@@ -20,13 +20,15 @@ check                                  chapter  the learner writes
 :func:`check_feature_dimensionality`   4        ``fn(directions) -> (n_features,)``
 :func:`check_interference`             4        ``fn(directions) -> (n_features,)``
 :func:`check_matching_score`           5        ``fn(atoms, features) -> float``
+:func:`check_threshold_sae`            5        a registered SAE class (``sae.ReLUSAE`` with a
+                                                fixed threshold)
 =====================================  =======  ==============================================
 """
 
 from .ch01 import check_arc_counts, check_isotropic_expectation, check_probe, check_spotlight_resonance
 from .ch02 import check_rotation_p_value, check_wilson_interval
 from .ch04 import check_feature_dimensionality, check_interference
-from .ch05 import check_matching_score
+from .ch05 import check_matching_score, check_threshold_sae
 
 __all__ = [
     "check_arc_counts",
@@ -37,5 +39,6 @@ __all__ = [
     "check_probe",
     "check_rotation_p_value",
     "check_spotlight_resonance",
+    "check_threshold_sae",
     "check_wilson_interval",
 ]

@@ -1,6 +1,6 @@
 """Exercises of chapter 5, "Disentangling superposition with sparse autoencoders".
 
-:func:`check_matching_score`.
+:func:`check_matching_score` and :func:`check_threshold_sae`.
 """
 
 from __future__ import annotations
@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
-from ..sae import match_features
+from ..bases import overcomplete_basis
+from ..data import sparse_features
+from ..sae import SAE_CLASSES, SparseAutoencoder, evaluate_sae, match_features, matching_null
+from ..sae import train_sae
 from ._checks import as_array, check_callable, fail, hint
 
 
@@ -79,3 +83,143 @@ def _signed_score(cos: np.ndarray) -> float:
 
     rows, cols = linear_sum_assignment(cos, maximize=True)
     return float(cos[rows, cols].sum() / cos.shape[0])
+
+
+# The planted setup the trained SAE must recover: 12 spread-out features in 6 dimensions, 12
+# latents. Random dictionaries of 12 atoms score at most about 0.78 here (199 of them), and the
+# reference solution scores 0.86-0.97 over seeds 0-3 (2,000 steps): the bar, above every random
+# dictionary and at least 0.8, leaves room for both.
+_N_FEATURES, _N_DIMS, _STEPS, _MIN_SCORE = 12, 6, 2000, 0.8
+
+
+def check_threshold_sae(cls: type, *, seed: int = 0) -> None:
+    """Check ``cls``: a ReLU SAE whose latents below a fixed threshold are 0, trained by
+    :func:`srmlib.sae.train_sae`.
+
+    The reference (chapter 5's exercise) subclasses :class:`srmlib.sae.ReLUSAE`, takes a keyword
+    ``threshold`` (the other options go to the base class), encodes
+    ``z_i = pre_i if pre_i > threshold else 0`` and keeps the L1 penalty ``l1_coefficient *
+    sum_i z_i``, and is registered by :func:`srmlib.sae.register`. The check builds it by its
+    registered name with ``create_sae(kind, 5, 11, threshold=0.3, l1_coefficient=0.2,
+    seed=...)``, compares its latents and loss with the reference on random inputs, then trains
+    one on planted sparse features with the common loop and asks that it recover them better
+    than every one of 199 random dictionaries (matching score at least 0.8) with its latents
+    still thresholded.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`srmlib.sae.SparseAutoencoder`.
+    seed : int
+        Seed of the random inputs, the SAE's weights and its training.
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not a subclass of :class:`~srmlib.sae.SparseAutoencoder`.
+    AssertionError
+        On the first failed step, saying what was expected and, for common mistakes, what went
+        wrong.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, SparseAutoencoder)):
+        raise TypeError(f"cls must be a subclass of srmlib.sae.SparseAutoencoder (a class, not "
+                        f"an instance), got {cls!r}")
+    name = cls.__name__
+    if not cls.kind or SAE_CLASSES.get(cls.kind) is not cls:
+        raise AssertionError(f"{name} is not registered: decorate the class with "
+                             f"@sae.register(\"threshold-relu\") (any unused name), so that "
+                             f"create_sae and train_sae find it by name")
+    where = f"create_sae({cls.kind!r}, 5, 11, threshold=0.3, l1_coefficient=0.2, seed={seed})"
+    try:
+        model = SAE_CLASSES[cls.kind](5, 11, threshold=0.3, l1_coefficient=0.2, seed=seed)
+    except TypeError as err:
+        raise AssertionError(f"{where} failed: {err}. Hint: the constructor takes the keyword "
+                             "`threshold` and passes the others (l1_coefficient, seed, ...) to "
+                             "sae.ReLUSAE's") from None
+
+    generator = torch.Generator().manual_seed(seed)
+    x = 2 * torch.randn(256, 5, generator=generator)
+    with torch.no_grad():
+        for parameter in (model.b_enc, model.b_dec):  # biases that are not 0, as after training
+            parameter.copy_(0.3 * torch.randn(parameter.shape, generator=generator))
+        pre = model.pre_activations(x)
+        expected = torch.where(pre > 0.3, pre, 0.0)
+        got = model.encode(x)
+    _check_latents(f"{where}.encode(x)", got, expected, pre, 0.3)
+    with torch.no_grad():
+        loss = model.loss(x)
+    penalty = 0.2 * expected.sum(dim=1).mean()
+    got_penalty = as_array(loss.penalty.detach(), f"{where}.loss(x).penalty", ())
+    if not np.isclose(got_penalty, float(penalty), rtol=1e-5, atol=1e-6):
+        fail(f"{where}.loss(x).penalty (the L1 penalty on the latents)", float(penalty),
+             got_penalty, hint(got_penalty, [
+                 (0.0, "no penalty: subclass sae.ReLUSAE, whose penalty is the L1 of the "
+                       "latents, or define penalty()"),
+             ], atol=1e-12))
+
+    features = overcomplete_basis(_N_FEATURES, _N_DIMS, seed=0)
+    train = sparse_features(10_000, features, seed=1, density=0.05)
+    test = sparse_features(2_000, features, seed=2, density=0.05)
+    where = (f"{name}({_N_DIMS}, {_N_FEATURES}, threshold=0.1, l1_coefficient=0.3, "
+             f"seed={seed}) trained by sae.train_sae for {_STEPS} steps")
+    model = cls(_N_DIMS, _N_FEATURES, threshold=0.1, l1_coefficient=0.3, seed=seed)
+    initial_encoder = model.W_enc.detach().clone()
+    log = train_sae(model, train, steps=_STEPS, seed=seed)
+    encoder_moved = not torch.allclose(model.W_enc.detach(), initial_encoder, atol=1e-4)
+    evaluation = evaluate_sae(model, test, features)
+    x = torch.as_tensor(test, dtype=model.W_dec.dtype)
+    with torch.no_grad():
+        pre = model.pre_activations(x)
+        _check_latents(f"{where}: encode(x)", model.encode(x), torch.where(pre > 0.1, pre, 0.0),
+                       pre, 0.1)
+    null = matching_null(features, _N_FEATURES, n_dictionaries=199, seed=seed)
+    score, best_chance = evaluation.match.score, float(null.scores.max())
+    if not (log.mse[-1] < log.mse[0] and score >= max(_MIN_SCORE, best_chance)):
+        if not encoder_moved:
+            advice = ("the encoder never changed: no gradient reaches it through activate(). "
+                      "Build z from pre with torch operations (no .detach(), numpy or .item())")
+        elif evaluation.n_dead > _N_FEATURES // 3:
+            advice = (f"{evaluation.n_dead} of {_N_FEATURES} latents never fire: is the "
+                      "threshold compared with the pre-activation?")
+        else:
+            advice = "does activate() keep the pre-activations above the threshold unchanged?"
+        raise AssertionError(
+            f"{where}: matching score {score:.3f} (need at least {max(_MIN_SCORE, best_chance):.3f}"
+            f", the best of 199 random dictionaries scores {best_chance:.3f}), reconstruction "
+            f"error {log.mse[0]:.4f} -> {log.mse[-1]:.4f}, {evaluation.n_dead} dead latents. "
+            f"Hint: {advice}")
+    print(f"check_threshold_sae passed: {name} encodes and penalises as the reference, and "
+          f"trained by sae.train_sae it recovers {_N_FEATURES} planted features (matching "
+          f"score {score:.3f}, random dictionaries at most {best_chance:.3f}; L0 "
+          f"{evaluation.l0:.2f}, FVU {evaluation.fvu:.3f}).")
+
+
+def _check_latents(where: str, got, expected: torch.Tensor, pre: torch.Tensor,
+                   threshold: float) -> None:
+    """Fail with a hint unless ``got`` equals the thresholded latents ``expected``."""
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"{where} returned {type(got).__name__}, not a torch tensor")
+    if got.shape != expected.shape:
+        raise AssertionError(f"{where} returned shape {tuple(got.shape)}, expected "
+                             f"{tuple(expected.shape)}")
+    if not torch.isfinite(got).all():
+        raise AssertionError(f"{where} returned NaN or infinite values")
+    if torch.allclose(got, expected, rtol=1e-5, atol=1e-6):
+        return
+    wrong = [
+        (torch.relu(pre), "the threshold is missing: latents between 0 and the threshold must "
+                          "be 0"),
+        (torch.relu(pre - threshold), "subtracting the threshold shrinks every latent: keep "
+                                      "pre where pre > threshold, 0 elsewhere"),
+        (torch.where(pre.abs() > threshold, pre, 0.0), "latents must be non-negative: compare "
+                                                       "pre itself (not |pre|) with the "
+                                                       "threshold"),
+        (torch.where(pre > threshold, 1.0, 0.0), "keep the value of pre, not 1, where it is "
+                                                 "above the threshold"),
+    ]
+    message = next((text for candidate, text in wrong
+                    if torch.allclose(got, candidate, rtol=1e-5, atol=1e-6)), None)
+    index = tuple(int(i) for i in torch.nonzero(~torch.isclose(got, expected, rtol=1e-5,
+                                                               atol=1e-6))[0])
+    fail(f"{where}, latent {index[1]} of input {index[0]} (pre-activation "
+         f"{float(pre[index]):.4f})", float(expected[index]), float(got[index]), message)
