@@ -748,7 +748,7 @@ def _reconstruction_error(model: nn.Module, x: torch.Tensor) -> float:
     return error
 
 
-# --------------------------------------------------------------------------- chapter 7: real networks
+# --------------------------------------------------------------------------- chapter 7
 
 
 class _Reshape(nn.Module):

@@ -1,4 +1,4 @@
-"""Chapter 7's real-network pieces: models, data, the experiment steps (each against a slow twin)."""
+"""Chapter 7's real-network pieces: models, data and the experiment steps, against slow twins."""
 
 from __future__ import annotations
 
@@ -194,3 +194,23 @@ def test_layer_alignment_and_pair_scores_run(digits_task):
     assert set(scores) == {("Neuron->Neuron", "cka")}
     with pytest.raises(ValueError, match="networks"):
         networks.layer_alignment(nets[:1], "act2", digits_task.test.images)
+
+
+def test_plot_layer_alignment_draws_every_network():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+
+    from srmlib import plotting
+
+    fake = SimpleNamespace(trained=np.array([1.2, 1.3]), untrained=np.array([0.9, 1.0]),
+                           null_low=np.array([0.8, 0.85]), null_high=np.array([1.1, 1.05]))
+    ax = plotting.plot_layer_alignment([fake, fake], ["MLP act1", "MLP act2"],
+                                       title="two layers")
+    assert ax.get_title() == "two layers"
+    offsets = np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
+    assert sorted(offsets.tolist()) == sorted([1.2, 1.3, 0.9, 1.0] * 2)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["MLP act1", "MLP act2"]
+    with pytest.raises(ValueError, match="labels"):
+        plotting.plot_layer_alignment([fake], ["a", "b"])
