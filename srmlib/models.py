@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -44,10 +45,15 @@ from .cache import cached_state
 __all__ = [
     "AutoencoderLog",
     "Captured",
+    "ClassifierFit",
+    "DeepMLP",
     "MLPAutoencoder",
     "MLPClassifier",
+    "SmallCNN",
     "TrainingLog",
     "capture_activations",
+    "channel_vectors",
+    "fit_classifier",
     "fit_autoencoder",
     "train_autoencoder",
     "train_classifier",
@@ -740,3 +746,314 @@ def _reconstruction_error(model: nn.Module, x: torch.Tensor) -> float:
         error = float(nn.functional.mse_loss(model(x), x))
     model.train(was_training)
     return error
+
+
+# --------------------------------------------------------------------------- chapter 7
+
+
+class _Reshape(nn.Module):
+    """Rows of flattened inputs back to ``(batch, 1, *shape)``, for a convolution."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], 1, *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class DeepMLP(nn.Module):
+    """An MLP classifier with ReLU hidden layers named ``act1``, ``act2``, ...
+
+    ``x -> fc1 -> act1 -> fc2 -> act2 -> ... -> readout``. Chapter 7 ("Real networks") trains
+    several per task and compares them layer by layer.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Input features (pixels of a flattened image).
+    hidden : sequence of int
+        Width of each hidden layer, from the input up.
+    n_classes : int
+        Classes (logits of the readout).
+    seed : int
+        Seed of the initial weights (a stream of their own; the global generator is untouched).
+
+    Attributes
+    ----------
+    layers : tuple of str
+        Names of the hidden layers' ReLUs in depth order (``("act1", "act2")``): what
+        :func:`capture_activations` captures.
+    """
+
+    def __init__(self, n_inputs: int, hidden=(64, 32), n_classes: int = 10, *, seed: int = 0):
+        super().__init__()
+        n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
+        hidden = _check_widths(hidden, "hidden")
+        n_classes = check_int(n_classes, "n_classes", minimum=2)
+        seed = check_int(seed, "seed", minimum=0)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(torch_seed(seed, "models.init"))
+            width = n_inputs
+            for depth, out in enumerate(hidden, start=1):
+                self.add_module(f"fc{depth}", nn.Linear(width, out))
+                self.add_module(f"act{depth}", nn.ReLU())
+                width = out
+            self.readout = nn.Linear(width, n_classes)
+        self.layers = tuple(f"act{depth}" for depth in range(1, len(hidden) + 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for depth in range(1, len(self.layers) + 1):
+            x = getattr(self, f"act{depth}")(getattr(self, f"fc{depth}")(x))
+        return self.readout(x)
+
+
+class SmallCNN(nn.Module):
+    """A small convolutional classifier for 1-D signals or 2-D images given as flat rows.
+
+    ``reshape -> conv1 -> act1 -> pool -> conv2 -> act2 -> pool -> flatten -> fc -> act3 ->
+    readout``: two convolutions of ``channels`` filters (kernel ``kernel_size``, "same" padding),
+    each followed by a ReLU and a max-pool of 2, then one dense ReLU layer of ``n_hidden``.
+    Inputs arrive flattened, ``(batch, prod(input_shape))``, as for :class:`DeepMLP`, so the two
+    architectures train and capture the same way. Chapter 7 ("Real networks") uses it.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(length,)`` for 1-D signals (``Conv1d``) or ``(height, width)`` for images
+        (``Conv2d``); each side at least 4.
+    n_classes : int
+    channels : (int, int)
+        Filters of the two convolutions.
+    n_hidden : int
+        Width of the dense layer.
+    kernel_size : int
+        Odd kernel size of both convolutions.
+    seed : int
+        Seed of the initial weights (a stream of their own).
+
+    Attributes
+    ----------
+    layers : tuple of str
+        ``("act1", "act2", "act3")``: the ReLUs after each convolution and after the dense
+        layer. A convolutional layer's output is ``(channels, *positions)``; its neurons are
+        the channels (see :func:`channel_vectors`).
+    """
+
+    def __init__(self, input_shape, n_classes: int = 10, *, channels=(8, 16), n_hidden: int = 32,
+                 kernel_size: int = 3, seed: int = 0):
+        super().__init__()
+        if isinstance(input_shape, Integral):
+            input_shape = (input_shape,)
+        input_shape = tuple(check_int(s, "input_shape", minimum=4) for s in input_shape)
+        if len(input_shape) not in (1, 2):
+            raise ValueError(f"input_shape must be (length,) or (height, width), got "
+                             f"{input_shape}")
+        n_classes = check_int(n_classes, "n_classes", minimum=2)
+        channels = _check_widths(channels, "channels")
+        if len(channels) != 2:
+            raise ValueError(f"channels must give the filters of 2 convolutions, got {channels}")
+        n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
+        kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (same padding), got {kernel_size}")
+        seed = check_int(seed, "seed", minimum=0)
+        conv = nn.Conv1d if len(input_shape) == 1 else nn.Conv2d
+        pool = nn.MaxPool1d if len(input_shape) == 1 else nn.MaxPool2d
+        pooled = tuple(s // 4 for s in input_shape)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(torch_seed(seed, "models.init"))
+            self.reshape = _Reshape(input_shape)
+            self.conv1 = conv(1, channels[0], kernel_size, padding=kernel_size // 2)
+            self.act1 = nn.ReLU()
+            self.pool1 = pool(2)
+            self.conv2 = conv(channels[0], channels[1], kernel_size, padding=kernel_size // 2)
+            self.act2 = nn.ReLU()
+            self.pool2 = pool(2)
+            self.flatten = nn.Flatten()
+            self.fc = nn.Linear(channels[1] * int(np.prod(pooled)), n_hidden)
+            self.act3 = nn.ReLU()
+            self.readout = nn.Linear(n_hidden, n_classes)
+        self.input_shape = input_shape
+        self.layers = ("act1", "act2", "act3")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.act1(self.conv1(self.reshape(x))))
+        x = self.pool2(self.act2(self.conv2(x)))
+        return self.readout(self.act3(self.fc(self.flatten(x))))
+
+
+def channel_vectors(captured: Captured) -> tuple[np.ndarray, np.ndarray]:
+    """A convolutional layer's channel vector at every position, one sample per row.
+
+    A convolution applies the same filters at every position, so its neurons are its channels:
+    the privileged basis SRM asks about is the channel basis, and the activation at one position
+    of one input is a vector with one coordinate per channel. A dense layer (``shape`` of one
+    dimension) is returned as it is, one sample per input.
+
+    Parameters
+    ----------
+    captured : Captured
+        From :func:`capture_activations`, with ``shape = (channels, *positions)``.
+
+    Returns
+    -------
+    samples : ndarray, shape (n_inputs * n_positions, channels)
+        Row ``i * n_positions + p`` is input ``i`` at position ``p`` (row-major positions).
+    inputs : ndarray of int, shape (n_inputs * n_positions,)
+        The input each row comes from (for error bars over inputs, which are independent;
+        positions of one input are not).
+    """
+    if not isinstance(captured, Captured):
+        raise TypeError(f"captured must be a Captured, got {type(captured).__name__}")
+    x = captured.activations
+    if len(captured.shape) == 1:
+        return x, np.asarray(captured.indices)
+    channels = captured.shape[0]
+    positions = int(np.prod(captured.shape[1:]))
+    samples = x.reshape(len(x), channels, positions).transpose(0, 2, 1).reshape(-1, channels)
+    return np.ascontiguousarray(samples), np.repeat(np.asarray(captured.indices), positions)
+
+
+@dataclass(frozen=True)
+class ClassifierFit:
+    """What :func:`fit_classifier` returns besides the model.
+
+    Attributes
+    ----------
+    losses : ndarray, shape (epochs,)
+    train_accuracy, test_accuracy : float
+    snapshot_epochs : ndarray of int, shape (S,)
+        Epochs after which the snapshots were taken (0: before training).
+    snapshots : dict of str to ndarray, shape (S, n_snapshot_inputs, n_units)
+        Each snapshot layer's activations at those epochs (empty without snapshots).
+    hit : bool
+        Whether the weights came from the cache.
+    """
+
+    losses: np.ndarray
+    train_accuracy: float
+    test_accuracy: float
+    snapshot_epochs: np.ndarray
+    snapshots: dict
+    hit: bool
+
+
+def fit_classifier(
+    model: nn.Module,
+    inputs,
+    labels,
+    test,
+    *,
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    snapshot_epochs=None,
+    snapshot_layers=(),
+    snapshot_inputs=None,
+    cache: bool = False,
+    cache_dir=None,
+) -> ClassifierFit:
+    """Train ``model`` in place with :func:`train_classifier`, through the weight cache.
+
+    The cache key (:func:`srmlib.cache.cached_state`) holds the model's class, its initial
+    weights (a SHA-256 of them), every training argument and SHA-256s of the data, so a cached
+    model is the one this call would train. Training runs on the model's device (CUDA when the
+    model is there); the snapshots are taken with :func:`capture_activations` after each epoch
+    listed in ``snapshot_epochs`` (0: before training), to watch a layer form.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A freshly built classifier, ``(batch, n_features) -> (batch, n_classes)``.
+    inputs : array_like, shape (n, n_features)
+    labels : array_like of int, shape (n,)
+    test : (inputs, labels)
+        Held-out data for ``test_accuracy``.
+    epochs, batch_size : int
+    lr : float
+        Adam's learning rate.
+    seed : int
+        Seed of the minibatches (the model's own seed set its initial weights).
+    snapshot_epochs : sequence of int, optional
+        Epochs in ``0 .. epochs``.
+    snapshot_layers : sequence of str
+        Dotted names of the layers to capture.
+    snapshot_inputs : array_like, optional
+        Inputs to capture on; default ``inputs``.
+    cache : bool
+        Use the on-disk cache; ``False`` trains and touches no file.
+    cache_dir : path, optional
+
+    Returns
+    -------
+    ClassifierFit
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    parameter = next(model.parameters())
+    dtype, device = parameter.dtype, parameter.device
+    epochs = check_int(epochs, "epochs", minimum=1)
+    x = _as_inputs(inputs, dtype)
+    y = _as_labels(labels, len(x), "labels")
+    test_x, test_y = test
+    test_x = _as_inputs(test_x, dtype)
+    test_y = _as_labels(test_y, len(test_x), "test labels")
+    when = _snapshot_epochs(snapshot_epochs, epochs)
+    layers = [_resolve_layer(model, layer)[0] for layer in snapshot_layers]
+    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype)
+    initial = hashlib.sha256()
+    for name, value in model.state_dict().items():
+        initial.update(name.encode())
+        initial.update(value.detach().cpu().contiguous().numpy().tobytes())
+    params = dict(model=type(model).__name__, structure=repr(model),
+                  initial=initial.hexdigest(), epochs=epochs, batch_size=batch_size, lr=lr,
+                  seed=seed, dtype=str(dtype), data=_digest(x), labels=_digest(y),
+                  test=_digest(test_x), test_labels=_digest(test_y),
+                  snapshot_epochs=sorted(when), snapshot_layers=layers,
+                  snapshot_inputs=_digest(on) if when and layers else None)
+
+    def train():
+        snapshots = {layer: [] for layer in layers}
+
+        def snapshot(epoch):
+            if epoch in when:
+                for layer in layers:
+                    snapshots[layer].append(torch.from_numpy(_capture_quietly(
+                        model, layer, on.to(device))))
+
+        snapshot(0)
+        x_dev, y_dev = x.to(device), y.to(device)
+        losses = _train(model, x_dev, y_dev, nn.CrossEntropyLoss(), epochs=epochs,
+                        batch_size=batch_size, lr=lr, weight_decay=0.0, seed=seed,
+                        progress=False, after_epoch=snapshot, fused=_fused(model))
+        return {"model": model.state_dict(), "losses": torch.tensor(losses),
+                "snapshots": {layer: torch.stack(s) for layer, s in snapshots.items() if s}}
+
+    with torch_threads(1):
+        entry = cached_state(params, train, cache_dir=cache_dir, enabled=cache, name="classifier")
+    model.load_state_dict(entry.state["model"])
+    model.eval()
+    return ClassifierFit(
+        losses=entry.state["losses"].numpy(),
+        train_accuracy=_accuracy(model, x.to(device), y.to(device)),
+        test_accuracy=_accuracy(model, test_x.to(device), test_y.to(device)),
+        snapshot_epochs=np.array(sorted(when), dtype=np.int64),
+        snapshots={layer: s.numpy() for layer, s in entry.state["snapshots"].items()},
+        hit=entry.hit)
+
+
+def _check_widths(widths, name: str) -> tuple[int, ...]:
+    if isinstance(widths, Integral):
+        widths = (widths,)
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of positive ints, got {widths!r}") from None
+    if not widths:
+        raise ValueError(f"{name} must name at least one layer")
+    return tuple(check_int(w, name, minimum=1) for w in widths)

@@ -109,7 +109,8 @@ def test_chapters_by_short_name_and_path():
 
 def test_the_books_chapters_are_found_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no notebooks/ here: the checkout's own are used
-    assert runs.resolve_chapter("07") == ROOT / "notebooks" / "07_running_experiments.md"
+    assert runs.resolve_chapter("08") == ROOT / "notebooks" / "08_running_experiments.md"
+    assert runs.resolve_chapter("07") == ROOT / "notebooks" / "07_real_networks.md"
 
 
 @pytest.mark.parametrize("values, error, match", [

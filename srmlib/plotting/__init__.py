@@ -7,7 +7,7 @@ Colours come from the Okabe-Ito palette, which stays distinguishable with the co
 colour blindness. Angle axes are in radians with ticks at multiples of ``pi/2``.
 
 One submodule per chapter group (``srm`` for chapters 1-2, ``activations`` for 3, ``toy`` for 4,
-``sae`` for 5, ``metrics`` for 6, ``runs`` for 7); every
+``sae`` for 5, ``metrics`` for 6, ``networks`` for 7, ``runs`` for 8); every
 figure function is re-exported here, so chapters call ``srmlib.plotting.plot_...``. Beside them,
 ``explorer`` holds the figures that chapter 2's explorers redraw in place (:class:`SRMFigure`,
 :class:`PPPMFigure`) and ``animation`` turns any redrawn figure into a kernel-free player
@@ -26,6 +26,7 @@ from .activations import (
 )
 from .explorer import PPPMFigure, SRMFigure
 from .metrics import plot_alignment_bars, plot_correlation_matrix
+from .networks import plot_layer_alignment
 from .runs import plot_sweep
 from .sae import plot_feature_recovery, plot_matching_null, plot_sparsity_tradeoff
 from .srm import (
@@ -57,6 +58,7 @@ __all__ = [
     "PALETTE",
     "plot_cone_geometry",
     "plot_feature_recovery",
+    "plot_layer_alignment",
     "plot_matching_null",
     "plot_feature_arrangement",
     "plot_feature_dimensionality",

@@ -1,4 +1,4 @@
-"""Figures for chapter 7: a sweep's headline result against a swept parameter."""
+"""Figures for chapter 8: a sweep's headline result against a swept parameter."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib.axes import Axes
 
 from ._style import PALETTE, _new_axes, _styled
 
-# --------------------------------------------------------------------------- chapter 7: sweeps
+# --------------------------------------------------------------------------- chapter 8: sweeps
 
 
 @_styled
@@ -34,7 +34,7 @@ def plot_sweep(
     over their seeds, with an error bar of one standard deviation over seeds (none for a single
     seed), and each seed's own value as a small dot. Each combination of the ``by`` parameters
     is a line of its own colour. Only rows with ``status == "ok"`` (or no status) are drawn.
-    Chapter 7 ("Running the book as experiments") draws a sweep's headline figure with it;
+    Chapter 8 ("Running the book as experiments") draws a sweep's headline figure with it;
     :func:`srmlib.runs.sweep` saves it as ``sweep.png``.
 
     Parameters

@@ -1,6 +1,6 @@
 """Chapters as parameterized experiments: runs and sweeps with papermill, and their command line.
 
-Chapter 7 ("Running the book as experiments") shows all of this at work.
+Chapter 8 ("Running the book as experiments") shows all of this at work.
 
 A chapter (a jupytext MyST notebook, ``notebooks/NN_name.md``) is a function of its
 ``parameters`` cell. :func:`run_chapter` executes it with papermill for one set of parameters;
