@@ -432,12 +432,10 @@ def layer_saes(samples, *, n_latents: int, k: int, steps: int = 1000, batch_size
     """
     samples = np.asarray(samples, dtype=np.float32)
     n_inputs = samples.shape[1]
-    trained = _sae.SparseAutoencoder(n_inputs, n_latents, kind="topk", k=k,
-                                     seed=torch_seed(seed, "networks.sae"))
+    trained = _sae.TopKSAE(n_inputs, n_latents, k=k, seed=torch_seed(seed, "networks.sae"))
     _sae.train_sae(trained, samples, steps=steps, batch_size=batch_size, lr=lr,
                    seed=torch_seed(seed, "networks.sae_training"), progress=False)
-    random = _sae.SparseAutoencoder(n_inputs, n_latents, kind="topk", k=k,
-                                    seed=torch_seed(seed, "networks.random_sae"))
+    random = _sae.TopKSAE(n_inputs, n_latents, k=k, seed=torch_seed(seed, "networks.random_sae"))
     with torch.no_grad():
         random.b_dec.copy_(torch.as_tensor(samples.mean(axis=0)))
     return trained, random

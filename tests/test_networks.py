@@ -166,7 +166,7 @@ def test_spotlight_and_selectivity_against_loops():
 
 def test_select_atoms_rule():
     from srmlib import sae as sae_module
-    sae = sae_module.SparseAutoencoder(4, 6, kind="topk", k=1, seed=0)
+    sae = sae_module.TopKSAE(4, 6, k=1, seed=0)
     with torch.no_grad():
         atoms = torch.tensor([[1.0, 0, 0, 0], [0.99, 0.141, 0, 0], [0, 1.0, 0, 0],
                               [0, 0, 1.0, 0], [0, 0, 0, 1.0], [0, 0, -1.0, 0]])
