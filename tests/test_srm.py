@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -462,25 +463,32 @@ def test_projected_activations_are_reused_with_the_same_results():
 
 
 def test_small_workloads_count_on_one_thread_and_restore_the_setting(monkeypatch):
+    """Small: one torch thread in the caller's thread. Large: the blocks are shared among as
+    many Python threads as torch had threads, each counting on one torch thread."""
     seen = []
-    original_count = srm_module._count_selection
+    original_count = srm_module._count_arcs
 
     def spy(*args, **kwargs):
-        seen.append(torch.get_num_threads())
+        seen.append((torch.get_num_threads(), threading.get_ident()))
         return original_count(*args, **kwargs)
 
-    monkeypatch.setattr(srm_module, "_count_selection", spy)
+    monkeypatch.setattr(srm_module, "_count_arcs", spy)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         x = sample_activations(n_zero=0)
-        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
-        assert seen and set(seen) == {1}
+        small = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        assert seen and {threads for threads, _ in seen} == {1}
+        assert {ident for _, ident in seen} == {threading.get_ident()}
         assert torch.get_num_threads() == 2
         monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 0)  # everything counts as large
+        monkeypatch.setattr(srm_module, "_BLOCK_ELEMENTS", 2 * x.shape[0])  # two planes a block
         seen.clear()
-        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
-        assert set(seen) == {2}
+        large = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        np.testing.assert_array_equal(large.values, small.values)
+        assert len(seen) == 5 and {threads for threads, _ in seen} == {1}
+        assert threading.get_ident() not in {ident for _, ident in seen}
+        assert torch.get_num_threads() == 2
         monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 10**9)
         with pytest.raises(ValueError):
             srmlib.project(x).spotlight_resonance(epsilon=0.5, angles=[0.0, np.nan])
