@@ -841,13 +841,14 @@ class _AngleGrid:
             lo, hi = centre - alpha, centre + alpha
             return (torch.searchsorted(self.extended, lo),
                     torch.searchsorted(self.extended, hi, right=True))
-        # in units of the step; the turn offset is added to the integers, exactly
-        scale = 1.0 / self.step
-        lo = torch.sub(phi, alpha).mul_(scale)
-        hi = torch.add(phi, alpha).mul_(scale)
+        # In units of the step (a division, not a product with 1/step, so that an end lying
+        # exactly on a probe angle, as the axes do on grids of 4 or 8 angles, stays on it); pi
+        # is A/2 steps, and the turn offset is added to the integers, exactly.
+        lo = torch.sub(phi, alpha).div_(self.step)
+        hi = torch.add(phi, alpha).div_(self.step)
         if shift:
-            lo.add_(shift * scale)
-            hi.add_(shift * scale)
+            lo.add_(self.n_angles / 2)
+            hi.add_(self.n_angles / 2)
         first = lo.ceil_().long().add_(self.n_angles)
         after_last = hi.floor_().long().add_(self.n_angles + 1)
         return first, after_last
@@ -871,7 +872,7 @@ def _arc_geometry(a: torch.Tensor, b: torch.Tensor, r2: torch.Tensor, epsilon: f
         full = full if bool(full.any()) else None
     phi = torch.atan2(b, a)
     # alpha < pi strictly; the clamp keeps rounding from wrapping an arc over a whole turn
-    alpha = (epsilon / torch.sqrt(r2)).clamp_(-1.0, 1.0).arccos_()
+    alpha = torch.rsqrt(r2).mul_(epsilon).clamp_(-1.0, 1.0).arccos_()
     if epsilon < 0:  # only then can alpha exceed pi / 2
         alpha = alpha.clamp_(max=_MAX_HALF_WIDTH)
     return phi, alpha, empty, full
