@@ -465,6 +465,22 @@ def test_bad_input_raises_a_clear_error(change, error, message):
         srmlib.spotlight_resonance(**kwargs)
 
 
+def test_non_finite_values_are_found_in_any_block_of_rows(monkeypatch):
+    """Finiteness is checked a block of rows at a time (bounded memory); a NaN or inf in the
+    first, a middle or the last block is still reported, and counted."""
+    from srmlib import _validation
+
+    monkeypatch.setattr(_validation, "_FINITE_BLOCK_ELEMENTS", 12)  # two rows of 5 at a time
+    for row in (0, 7, 10):
+        x = sample_activations(n=11, d=5, n_zero=0)
+        x[row, 3] = np.inf if row % 2 else np.nan
+        x[10, 0] = np.nan
+        with pytest.raises(ValueError, match="activations contains 2 NaN"):
+            srmlib.spotlight_resonance(x, resolution=4)
+    assert srmlib.spotlight_resonance(sample_activations(n=11, d=5, n_zero=0),
+                                      resolution=4).values.shape == (10, 4)
+
+
 def test_pppm_rejects_bad_epsilon_and_shapes():
     with pytest.raises(ValueError, match="epsilon"):
         srmlib.pppm(np.ones((3, 3)), epsilon=2.0)
