@@ -19,7 +19,17 @@ each sample covers one arc of angles ``[phi - alpha, phi + alpha]``, ``alpha = a
 (all angles if ``r <= -epsilon``; none if ``r < epsilon``). Counting arcs with a difference array
 over the sorted angles costs ``O(n + A)`` per plane on the default evenly spaced angles
 (``O(n log A + A)`` for explicit ones), instead of the ``O(n A d^2)`` of rotating by ``A``
-matrices, and it is exact: no angle is ever approximated.
+matrices, and it is exact: no angle is ever approximated (the tests compare every count with a
+slow twin written from the definition, including samples exactly on a cone's boundary).
+
+Scale
+-----
+The projections onto the basis are computed once, a block of samples at a time, and stored
+basis-major (``k x n``). The counting then visits (plane, sample) pairs in blocks of at most
+``2**17``, so its memory does not grow with ``n`` or the number of planes: the peak is the
+input plus the ``n x k`` projections plus a few MiB. On the CPU the blocks are shared among as
+many Python threads as torch has, each on one torch thread; given a CUDA tensor (or ``device=``)
+everything runs on that device.
 
 For an orthonormal basis and ``epsilon > 0`` most planes need not be visited at all: a sample's
 ``r^2`` in the plane ``(i, j)`` is the sum of its squared coordinates ``Q_i + Q_j``, so it can only
@@ -59,6 +69,9 @@ _CHUNK_ELEMENTS = 2**22
 # size are alive at once (2**17 float64 elements are 1 MiB each): small enough to stay in cache,
 # large enough that per-operation overheads vanish (2**16 to 2**18 ran at the same speed).
 _BLOCK_ELEMENTS = 2**17
+# The same on a GPU, where each operation costs a kernel launch: larger blocks (about 30 work
+# arrays of this size, 8 bytes each at most: 2 GiB), still bounded.
+_DEVICE_BLOCK_ELEMENTS = 2**23
 # Input elements (samples x dims) projected onto the basis at a time (see _project).
 _PROJECT_ELEMENTS = 2**22
 # The largest arc half-width: strictly below pi, so rounding never wraps an arc over a turn.
@@ -255,12 +268,22 @@ def spotlight_resonance(
     progress : bool, optional
         Show a progress bar over planes; by default only for large workloads.
     device : str or torch.device, optional
-        Where to compute. Default: the device of ``activations`` if it is a tensor, else CPU.
+        Where to compute. Default: the device of ``activations`` if it is a tensor (a CUDA
+        tensor is counted on its GPU), else CPU.
 
     Returns
     -------
     SRMResult
         ``values`` of shape ``(P, A)`` with the angles, planes and parameters.
+
+    Notes
+    -----
+    Memory: the input, its ``n x k`` projections onto the basis, and a few MiB of work arrays,
+    whatever ``n`` and the number of planes (100,000 float32 samples of 1,024 units in a
+    rotated basis: about 430 MB above the input). Time: about 20 ns of one core per (sample,
+    plane) pair that needs an arc (every pair for ``epsilon <= 0`` or a non-orthonormal basis);
+    for an orthonormal basis and ``epsilon > 0`` only the pairs that can reach the cone are
+    visited. Use ``max_planes`` to sample planes when ``n k^2 / 2`` pairs are too many.
 
     Examples
     --------
@@ -365,7 +388,8 @@ class ProjectedActivations:
     Attributes
     ----------
     projections : torch.Tensor, shape (n_samples, k)
-        Cosines of the non-zero samples with the unit basis vectors.
+        Cosines of the non-zero samples with the unit basis vectors (stored basis-major: its
+        transpose is contiguous, one basis vector's cosines per row).
     gram : torch.Tensor, shape (k, k)
         Cosines between basis vectors.
     norms : torch.Tensor, shape (n_samples,)
@@ -720,8 +744,10 @@ def _dense_counts(problem: ProjectedActivations, epsilon: float, signed: bool,
     the CPU time of one thread on a loaded two-core machine, as the threads waited for each other.
     """
     by_basis, n = _by_basis(problem), problem.n_samples
-    samples = min(n, _BLOCK_ELEMENTS)
-    width = max(1, min(_BLOCK_ELEMENTS // samples, _BLOCK_ELEMENTS // grid.stride))
+    on_cpu = by_basis.device.type == "cpu"
+    budget = _BLOCK_ELEMENTS if on_cpu else _DEVICE_BLOCK_ELEMENTS
+    samples = min(n, budget)
+    width = max(1, min(budget // samples, budget // grid.stride))
     bound = epsilon * epsilon
 
     def count_block(block):
@@ -745,7 +771,7 @@ def _dense_counts(problem: ProjectedActivations, epsilon: float, signed: bool,
         return start, stop, total.cpu().numpy()
 
     blocks = _plane_blocks(problem, width)
-    workers = 1 if by_basis.device.type != "cpu" else torch.get_num_threads()
+    workers = torch.get_num_threads() if on_cpu else 1
     if workers <= 1:
         results = map(count_block, blocks)
         for start, stop, block_counts in results:
