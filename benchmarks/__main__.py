@@ -4,7 +4,7 @@ Run from the repository root::
 
     make bench            # or: .venv/bin/python -m benchmarks
 
-It takes about a minute on two quiet cores (longer under load) and exits with status 1 if
+It takes a few minutes on two quiet cores (much longer under load) and exits with status 1 if
 any bar is missed.
 All data are seeded (see :mod:`benchmarks.workloads`); times are ``time.perf_counter`` wall
 times, so they move with the machine's load.
@@ -167,7 +167,7 @@ def bench_direct(x: np.ndarray) -> dict:
 
 def main() -> int:
     started = time.perf_counter()
-    print("Running the benchmarks (about a minute)...", file=sys.stderr, flush=True)
+    print("Running the benchmarks (a few minutes)...", file=sys.stderr, flush=True)
     large = _run_workload("--repeats", str(LARGE_REPEATS))
     large32 = _run_workload("--dtype", "float32")
     worst = _run_workload("--basis", "rotated", "--epsilon", "0.0",

@@ -34,7 +34,7 @@ everything runs on that device.
 For an orthonormal basis and ``epsilon > 0`` most planes need not be visited at all: a sample's
 ``r^2`` in the plane ``(i, j)`` is the sum of its squared coordinates ``Q_i + Q_j``, so it can only
 reach the cone in planes through one of its at most ``2 / epsilon^2`` coordinates with
-``Q >= epsilon^2 / 2``. Only those (sample, plane) pairs are visited (see ``_selections``).
+``Q >= epsilon^2 / 2``. Only those (sample, plane) pairs are visited (see ``_sparse_filter``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ PROGRESS_WORK = 2 * 10**8
 _SINGLE_THREAD_WORK = 10**7
 # Input elements (samples x dims) below which projecting runs on one thread (see _prepare).
 _SINGLE_THREAD_INPUT = 10**6
-# A basis whose Gram matrix is this close to the identity takes the sparse route (see _selections),
+# A basis whose Gram matrix is this close to the identity takes the sparse route (_sparse_filter),
 # whose pre-filter is loosened by this relative margin so it never drops a pair the exact test keeps.
 _ORTHONORMAL_TOLERANCE = 1e-5
 _SPARSE_MARGIN = 1e-3
@@ -278,10 +278,11 @@ def spotlight_resonance(
 
     Notes
     -----
-    Memory: the input, its ``n x k`` projections onto the basis, and a few MiB of work arrays,
-    whatever ``n`` and the number of planes (100,000 float32 samples of 1,024 units in a
-    rotated basis: about 430 MB above the input). Time: about 20 ns of one core per (sample,
-    plane) pair that needs an arc (every pair for ``epsilon <= 0`` or a non-orthonormal basis);
+    Memory: the input, its ``n x k`` projections onto the basis, and a few MiB of work arrays
+    per thread, whatever ``n`` and the number of planes (100,000 float32 samples of 1,024 units
+    in a rotated basis: the projections are 400 MB; ``make bench`` reports the peak). Time:
+    about 20 to 30 ns of one core per (sample, plane) pair that needs an arc (every pair for
+    ``epsilon <= 0`` or a non-orthonormal basis);
     for an orthonormal basis and ``epsilon > 0`` only the pairs that can reach the cone are
     visited. Use ``max_planes`` to sample planes when ``n k^2 / 2`` pairs are too many.
 
@@ -849,7 +850,8 @@ class _AngleGrid:
     turns: int
 
     @classmethod
-    def build(cls, angles: np.ndarray, uniform: bool, like: torch.Tensor, turns: int) -> "_AngleGrid":
+    def build(cls, angles: np.ndarray, uniform: bool, like: torch.Tensor,
+              turns: int) -> "_AngleGrid":
         wrapped = np.mod(angles, TWO_PI)
         order = np.argsort(wrapped, kind="stable")
         if uniform:
@@ -869,7 +871,7 @@ class _AngleGrid:
 
     def arc_ends(self, phi: torch.Tensor, alpha: torch.Tensor, shift: float,
                  offset: torch.Tensor):
-        """Positions ``(first, after_last)`` of the arcs ``[phi + shift - alpha, phi + shift + alpha]``.
+        """Positions ``(first, after_last)`` of the arcs ``phi + shift +- alpha``.
 
         ``first`` is the first position whose angle is ``>= lo``, ``after_last`` the first whose
         angle is ``> hi``: the arc holds the positions ``first <= m < after_last``. ``phi`` lies

@@ -93,7 +93,7 @@ def test_uniform_grid_arithmetic_agrees_with_binary_search(signed):
 
 @pytest.fixture(params=["sparse", "dense"])
 def route(request, monkeypatch):
-    """Force the sparse (orthonormal pre-filter) or the dense route through _selections."""
+    """Force the sparse (orthonormal pre-filter) or the dense route (see _sparse_filter)."""
     monkeypatch.setattr(srm_module, "_SPARSE_ADVANTAGE", 0 if request.param == "sparse" else 1e30)
     return request.param
 
