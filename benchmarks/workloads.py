@@ -10,15 +10,22 @@ LARGE = dict(n=10_000, d=256, threshold=2.0, resolution=360, pairs="comb", epsil
 ROTATED_BASIS_SEED = 2
 
 
-def relu_activations(n: int, d: int, threshold: float, seed: int) -> np.ndarray:
-    """ReLU-like activations ``max(z - threshold, 0)``, ``z`` standard normal: ``(n, d)`` float64.
+def relu_activations(n: int, d: int, threshold: float, seed: int,
+                     dtype: str = "float64") -> np.ndarray:
+    """ReLU-like activations ``max(z - threshold, 0)``, ``z`` standard normal: ``(n, d)``.
 
     A threshold of 2 leaves about 2.3% of the neurons active (about 6 of 256 per row), 1.5 about
     6.7% (about 4 of 64). Rows that come out all zero are redrawn until none is left, so srmlib
-    excludes no row and warns about nothing.
+    excludes no row and warns about nothing. Drawn in float64 a block of rows at a time (the same
+    numbers as one draw of the whole array) and stored as ``dtype``, so that making the data
+    never holds more than the result and one block.
     """
     rng = np.random.default_rng(seed)
-    x = np.maximum(rng.standard_normal((n, d)) - threshold, 0.0)
+    x = np.empty((n, d), dtype=dtype)
+    block = max(1, 2**22 // d)
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        x[lo:hi] = np.maximum(rng.standard_normal((hi - lo, d)) - threshold, 0.0)
     silent = ~x.any(axis=1)
     while silent.any():
         x[silent] = np.maximum(rng.standard_normal((int(silent.sum()), d)) - threshold, 0.0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import srmlib
 from benchmarks import direct_srm, reference_srm
@@ -61,8 +62,11 @@ def assert_nontrivial(counts: np.ndarray, n: int) -> None:
     assert counts.max() > 0 and counts.min() < n
 
 
+# epsilon 0 in a rotated basis only: in the standard basis ReLU-sparse rows have no component in
+# many planes, so their cosine with every probe is exactly 0, on the boundary.
 CASES = [(d, kind, eps) for d, kind in [(5, "standard"), (6, "rotated"), (8, "standard"),
                                         (8, "rotated")] for eps in (0.6, -0.3)]
+CASES += [(6, "rotated", 0.0), (8, "rotated", 0.0)]
 
 
 @pytest.mark.parametrize("d, basis_kind, epsilon", CASES)
@@ -80,6 +84,36 @@ def test_direct_twin_equals_srmlib(d, basis_kind, epsilon):
     np.testing.assert_array_equal(direct, fast)
     np.testing.assert_allclose(direct_srm.direct_srm(x, basis, planes, angles, epsilon),
                                fast / len(x))
+
+
+def test_direct_twin_equals_srmlib_on_the_worst_case_in_blocks_and_threads(monkeypatch):
+    """Row W's setting (a rotated basis, epsilon 0: every pair needs an arc) with srmlib's dense
+    route cut into blocks of a few planes and samples and counted on two Python threads."""
+    from srmlib import srm as srm_module
+
+    x, basis, planes, angles = make_case(8, "rotated", seed=8)
+    planes = srmlib.enumerate_planes(8, "comb")
+    unit_x = reference_srm.unit_samples(x)
+    for i, j in planes:
+        u, v = plane_frame(basis[i], basis[j])
+        assert_no_boundary_samples(unit_x @ direct_srm.probes(u, v, angles).T, 0.0)
+    direct = direct_srm.direct_counts(x, basis, planes, angles, 0.0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 0)
+        monkeypatch.setattr(srm_module, "_BLOCK_ELEMENTS", 1000)  # 3 planes of 300, or 1 plane
+        for uniform in (True, False):
+            if uniform:  # the arithmetic route of a grid
+                res = srmlib.spotlight_resonance(x, basis, epsilon=0.0, resolution=36,
+                                                 planes=planes)
+                grid_counts = direct_srm.direct_counts(x, basis, planes, res.angles, 0.0)
+                np.testing.assert_array_equal(grid_counts, np.rint(res.values * len(x)))
+            else:
+                np.testing.assert_array_equal(direct, srmlib_counts(x, basis, planes, angles, 0.0))
+    finally:
+        torch.set_num_threads(before)
+    assert_nontrivial(direct, len(x))
 
 
 @pytest.mark.parametrize("d, basis_kind, epsilon", CASES)

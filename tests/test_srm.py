@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_uniform_grid_arithmetic_agrees_with_binary_search(signed):
 
 @pytest.fixture(params=["sparse", "dense"])
 def route(request, monkeypatch):
-    """Force the sparse (orthonormal pre-filter) or the dense route through _selections."""
+    """Force the sparse (orthonormal pre-filter) or the dense route (see _sparse_filter)."""
     monkeypatch.setattr(srm_module, "_SPARSE_ADVANTAGE", 0 if request.param == "sparse" else 1e30)
     return request.param
 
@@ -165,6 +166,76 @@ def test_pppm_is_the_same_on_both_routes(monkeypatch, epsilon):
     for field in ("coords", "plane_index", "sample_index", "plane_cosine"):
         np.testing.assert_array_equal(getattr(sparse, field), getattr(dense, field))
     assert len(sparse.coords) > 0
+
+
+def _axis_expectation(psi_steps, A, epsilon, signed):
+    """Exact counts for one unit sample at in-plane angle ``psi_steps * 2 pi / A`` (A = 4 or 8):
+    inside at the probe ``m`` iff ``cos(2 pi (m - psi_steps) / A) >= epsilon``, with the cosines
+    0, +-1/sqrt(2), +-1 rounded so that 0 is exactly 0."""
+    m = np.arange(A)
+    inside = lambda shift: np.round(np.cos(2 * np.pi * (m - psi_steps + shift) / A), 12) >= epsilon
+    return inside(0).astype(int) - (inside(A // 2).astype(int) if signed else 0)
+
+
+@pytest.mark.parametrize("A", [4, 8])
+@pytest.mark.parametrize("epsilon", [0.0, 1.0])
+@pytest.mark.parametrize("signed", [False, True])
+def test_samples_exactly_on_the_cone_boundary_are_inside(monkeypatch, route, A, epsilon, signed):
+    """Samples along the axes lie exactly on a cone's boundary at probe angles of the grid when
+    epsilon is 0 or 1; a sample with no component in the plane has cosine 0 with every probe.
+    The cone is closed (``cos >= epsilon``), so all of them count, on either route and in blocks
+    of any size: exact counts, not the slow twin's bracket."""
+    d = 3
+    e = np.eye(d)
+    x = np.stack([e[0], 2.5 * e[1], -e[0], -0.5 * e[1], 3 * e[2]])  # lengths do not matter
+    psi = [0, A // 4, A // 2, 3 * A // 4]  # in-plane angles of the first four, in steps
+    expected = sum(_axis_expectation(p, A, epsilon, signed) for p in psi)
+    if epsilon <= 0 and not signed:  # e_2: r = 0 <= -epsilon, inside at every angle
+        expected = expected + 1
+    for block in (2**17, 2, 7):
+        monkeypatch.setattr(srm_module, "_BLOCK_ELEMENTS", block)
+        res = srmlib.spotlight_resonance(x, epsilon=epsilon, resolution=A, signed=signed,
+                                         planes=[(0, 1)])
+        np.testing.assert_array_equal(np.rint(res.values[0] * len(x)).astype(int), expected)
+
+
+@pytest.mark.parametrize("epsilon", [0.0, 1.0, 0.5, -0.6, -0.999])
+@pytest.mark.parametrize("signed", [False, True])
+def test_dense_blocks_threads_and_compaction_change_nothing(monkeypatch, epsilon, signed):
+    """Blocks of a few samples and planes, counting on two Python threads, and gathering the
+    pairs that need an arc or not: the same counts, within the slow twin's bracket."""
+    x = sample_activations(n=300, d=5, n_zero=0)
+    x[:5] = 0.0
+    x[:5, 2] = 1.0  # no component in the planes of the neurons that avoid neuron 2
+    basis = make_basis("skewed", 5)
+    basis[:2] = np.eye(5)[:2]  # so that plane (0, 1) is one of them
+    call = lambda: srmlib.spotlight_resonance(x, basis, epsilon=epsilon, resolution=30,
+                                              signed=signed)
+    whole = call()
+    assert_matches_slow(x, basis, whole)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 0)
+        for block, compact in [(70, 0.0), (70, 1.0), (1000, 1.0), (10**6, 0.0)]:
+            monkeypatch.setattr(srm_module, "_BLOCK_ELEMENTS", block)
+            monkeypatch.setattr(srm_module, "_COMPACT_FRACTION", compact)
+            np.testing.assert_array_equal(call().values, whole.values)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_explicit_angles_over_several_turns_signed_and_unsigned():
+    """Explicit angles place arcs by binary search over three or four turns: they agree with
+    the slow twin for negative epsilon (arcs wider than a half-turn) and near-full arcs."""
+    x = sample_activations(n=200, d=4, n_zero=0)
+    basis = make_basis("rotated", 4)
+    angles = np.random.default_rng(7).uniform(-9.0, 9.0, size=25)
+    for epsilon in (-0.9, -0.2, 0.0, 0.4):
+        for signed in (False, True):
+            res = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, angles=angles,
+                                             signed=signed)
+            assert_matches_slow(x, basis, res)
 
 
 def test_probe_closed_form_equals_matrix_exponential():
@@ -290,13 +361,42 @@ def test_torch_and_float32_inputs():
     assert integers.values.shape == reference.values.shape
 
 
+def test_srm_pppm_and_rotation_test_take_torch_tensors():
+    """A float64 tensor gives exactly the numpy result, for SRM, PPPM and the rotation test."""
+    x = sample_activations(n=300, d=6, n_zero=0)
+    basis = make_basis("rotated", 6)
+    for epsilon in (0.0, 0.7):
+        from_numpy = srmlib.spotlight_resonance(x, basis, epsilon=epsilon, resolution=36)
+        from_torch = srmlib.spotlight_resonance(torch.from_numpy(x), torch.from_numpy(basis),
+                                                epsilon=epsilon, resolution=36)
+        np.testing.assert_array_equal(from_torch.values, from_numpy.values)
+    np.testing.assert_array_equal(srmlib.pppm(torch.from_numpy(x), epsilon=0.8).coords,
+                                  srmlib.pppm(x, epsilon=0.8).coords)
+    for statistic in ("contrast", "alignment"):
+        tested = [srmlib.stats.rotation_test(data, epsilon=0.7, resolution=24, n_rotations=9,
+                                             seed=0, statistic=statistic)
+                  for data in (x, torch.from_numpy(x))]
+        np.testing.assert_array_equal(tested[0].null, tested[1].null)
+        assert tested[0].observed == tested[1].observed
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu():
+    """On CUDA the counts agree with the CPU's up to samples on a cone's boundary (the GPU's
+    transcendental functions round differently), on both routes, and for PPPM and the rotation test."""
     x = sample_activations(n=4000, d=16, n_zero=0)
-    cpu = srmlib.spotlight_resonance(x, epsilon=0.4, resolution=90, signed=True)
-    gpu = srmlib.spotlight_resonance(torch.from_numpy(x).cuda(), epsilon=0.4, resolution=90,
-                                     signed=True)
-    assert np.abs(gpu.values - cpu.values).max() <= 2 / cpu.n_samples
+    basis = make_basis("rotated", 16)
+    for kwargs in ({"epsilon": 0.4, "signed": True}, {"epsilon": 0.0}, {"epsilon": 0.9},
+                   {"epsilon": -0.3, "basis": basis}):
+        cpu = srmlib.spotlight_resonance(x, resolution=90, **kwargs)
+        gpu = srmlib.spotlight_resonance(torch.from_numpy(x).cuda(), resolution=90, **kwargs)
+        assert np.abs(gpu.values - cpu.values).max() <= 2 / cpu.n_samples
+    cpu_pppm = srmlib.pppm(x, epsilon=0.9)
+    gpu_pppm = srmlib.pppm(torch.from_numpy(x).cuda(), epsilon=0.9)
+    np.testing.assert_allclose(gpu_pppm.coords, cpu_pppm.coords, atol=1e-12)
+    tested = [srmlib.stats.rotation_test(data, epsilon=0.7, resolution=24, n_rotations=9, seed=0)
+              for data in (x, torch.from_numpy(x).cuda())]
+    np.testing.assert_allclose(tested[0].null, tested[1].null, rtol=1e-6, atol=1e-6)
 
 
 def test_max_planes_is_a_reproducible_subset():
@@ -363,6 +463,22 @@ def test_bad_input_raises_a_clear_error(change, error, message):
     kwargs = {"activations": np.random.default_rng(0).standard_normal((20, 3))} | change
     with pytest.raises(error, match=message):
         srmlib.spotlight_resonance(**kwargs)
+
+
+def test_non_finite_values_are_found_in_any_block_of_rows(monkeypatch):
+    """Finiteness is checked a block of rows at a time (bounded memory); a NaN or inf in the
+    first, a middle or the last block is still reported, and counted."""
+    from srmlib import _validation
+
+    monkeypatch.setattr(_validation, "_FINITE_BLOCK_ELEMENTS", 12)  # two rows of 5 at a time
+    for row in (0, 7, 10):
+        x = sample_activations(n=11, d=5, n_zero=0)
+        x[row, 3] = np.inf if row % 2 else np.nan
+        x[10, 0] = np.nan
+        with pytest.raises(ValueError, match="activations contains 2 NaN"):
+            srmlib.spotlight_resonance(x, resolution=4)
+    assert srmlib.spotlight_resonance(sample_activations(n=11, d=5, n_zero=0),
+                                      resolution=4).values.shape == (10, 4)
 
 
 def test_pppm_rejects_bad_epsilon_and_shapes():
@@ -462,25 +578,32 @@ def test_projected_activations_are_reused_with_the_same_results():
 
 
 def test_small_workloads_count_on_one_thread_and_restore_the_setting(monkeypatch):
+    """Small: one torch thread in the caller's thread. Large: the blocks are shared among as
+    many Python threads as torch had threads, each counting on one torch thread."""
     seen = []
-    original_count = srm_module._count_selection
+    original_count = srm_module._count_arcs
 
     def spy(*args, **kwargs):
-        seen.append(torch.get_num_threads())
+        seen.append((torch.get_num_threads(), threading.get_ident()))
         return original_count(*args, **kwargs)
 
-    monkeypatch.setattr(srm_module, "_count_selection", spy)
+    monkeypatch.setattr(srm_module, "_count_arcs", spy)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         x = sample_activations(n_zero=0)
-        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
-        assert seen and set(seen) == {1}
+        small = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        assert seen and {threads for threads, _ in seen} == {1}
+        assert {ident for _, ident in seen} == {threading.get_ident()}
         assert torch.get_num_threads() == 2
         monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 0)  # everything counts as large
+        monkeypatch.setattr(srm_module, "_BLOCK_ELEMENTS", 2 * x.shape[0])  # two planes a block
         seen.clear()
-        srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
-        assert set(seen) == {2}
+        large = srmlib.spotlight_resonance(x, epsilon=0.5, resolution=12)
+        np.testing.assert_array_equal(large.values, small.values)
+        assert len(seen) == 5 and {threads for threads, _ in seen} == {1}
+        assert threading.get_ident() not in {ident for _, ident in seen}
+        assert torch.get_num_threads() == 2
         monkeypatch.setattr(srm_module, "_SINGLE_THREAD_WORK", 10**9)
         with pytest.raises(ValueError):
             srmlib.project(x).spotlight_resonance(epsilon=0.5, angles=[0.0, np.nan])
