@@ -39,9 +39,9 @@ def linear_predictivity(source, target, *, n_folds: int = 5, seed: int = 0,
     - ``score="pearson"`` (default): the Pearson correlation between prediction and response on
       the held-out stimuli (0 for a unit whose prediction or response is constant there);
     - ``score="r2"``: the coefficient of determination ``1 - SS_res / SS_tot`` on the held-out
-      stimuli (``sklearn.metrics.r2_score``, ``SS_tot`` about the held-out mean), which also
-      charges a prediction for its scale and offset; at most 1, negative when the prediction
-      is worse than the held-out mean.
+      stimuli (``sklearn.metrics.r2_score``, ``SS_tot`` about the held-out mean; 0 for a unit
+      constant there), which also charges a prediction for its scale and offset; at most 1,
+      negative when the prediction is worse than the held-out mean.
 
     Direction: ``"forward"`` (default), source predicts target; ``"backward"``, target predicts
     source; ``"both"``, the mean of the two on each fold (the same split), a symmetric score.
@@ -89,7 +89,10 @@ def linear_predictivity(source, target, *, n_folds: int = 5, seed: int = 0,
         truth = (b_test - mean_b) / std_b
         if score == "pearson":
             return float(np.mean(paired_corr(predicted, truth)))
-        return float(np.mean(r2_score(truth, predicted, multioutput="raw_values")))
+        # A unit constant on the held-out stimuli has no variance to explain: 0, as for r.
+        flat = np.all(b_test == b_test[:1], axis=0)
+        r2 = r2_score(truth[:, ~flat], predicted[:, ~flat], multioutput="raw_values")
+        return float(np.sum(r2) / truth.shape[1])
 
     scores = []
     for train, test in folds(len(x), n_folds, seed):

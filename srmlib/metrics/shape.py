@@ -236,9 +236,10 @@ def pwcca(source, target):
     many weak directions CCA matches by chance.
 
     Direction: the source's units weigh (swapping the sides changes the score; the authors'
-    code weighs with the side that has fewer units). In ``[0, 1]``. Invariances: rotations,
-    translations and isotropic scaling of either side; invertible linear maps of the target.
-    Not invariant to per-unit scaling of the source (it changes the weights).
+    code weighs with the side that has fewer units). In ``[0, 1]``. Invariances: permutations,
+    translations and isotropic scaling of the source; every invertible linear map of the
+    target. Not invariant to rotations or per-unit scaling of the source: the canonical
+    correlations do not change, but the weights (an L1 sum over the source's units) do.
 
     Parameters
     ----------
