@@ -68,7 +68,7 @@ def correlation_matrix(source, target) -> np.ndarray:
     if x.device != y.device:
         raise ValueError(f"source and target must be on the same device, got {x.device} and "
                          f"{y.device}")
-    return pair_moments(x, y).covariance().correlation()
+    return pair_moments(x, y, full=False).covariance().correlation()
 
 
 @one_thread
@@ -141,7 +141,8 @@ def semi_matching(source, target, *, n_folds: int = 5, seed: int = 0) -> Alignme
         held_out = test.correlation()
         return float(held_out[best, np.arange(held_out.shape[1])].mean())
 
-    return streamed_cross_validated("semi-matching", source, target, n_folds, seed, fold_score)
+    return streamed_cross_validated("semi-matching", source, target, n_folds, seed, fold_score,
+                                    full=False)
 
 
 @one_thread
@@ -180,7 +181,8 @@ def soft_matching(source, target, *, n_folds: int = 5, seed: int = 0,
         plan = transport_plan(1.0 - train.correlation(), max_iter=max_iter)
         return float(np.sum(plan * test.correlation()))
 
-    return streamed_cross_validated("soft-matching", source, target, n_folds, seed, fold_score)
+    return streamed_cross_validated("soft-matching", source, target, n_folds, seed, fold_score,
+                                    full=False)
 
 
 @one_thread
@@ -231,7 +233,7 @@ def soft_matching_distance(source, target, *, standardize: bool = True,
         return float(np.sqrt(max(np.sum(plan * cost), 0.0)))
 
     return streamed_fit_free("soft-matching distance", source, target, distance,
-                             higher_is_better=False)
+                             higher_is_better=False, full=False)
 
 
 @one_thread
@@ -270,4 +272,4 @@ def permutation_distance(source, target, *, kind: str = "angular") -> AlignmentR
         return float(np.arccos(m)) if kind == "angular" else float(np.sqrt(2.0 - 2.0 * m))
 
     return streamed_fit_free(f"permutation ({kind})", source, target, distance,
-                             higher_is_better=False)
+                             higher_is_better=False, full=False)

@@ -59,7 +59,7 @@ def procrustes_distance(source, target, *, kind: str = "angular"):
     kind = check_choice(kind, "kind", ("angular", "euclidean"))
     return streamed_fit_free(f"procrustes ({kind})", source, target,
                              lambda c: _angle(c.xy, np.trace(c.xx), np.trace(c.yy), kind),
-                             higher_is_better=False)
+                             higher_is_better=False, full=False)
 
 
 def _partial_whitening(cov: np.ndarray, alpha: float) -> np.ndarray:
