@@ -468,3 +468,15 @@ def test_sides_on_different_devices_or_bad_options_are_named():
     if torch.cuda.is_available():
         with pytest.raises(ValueError, match="same device"):
             cka(torch.from_numpy(x), torch.from_numpy(x).cuda())
+
+
+def test_soft_matching_distance_agrees_with_pot_on_unequal_unit_counts():
+    ot = pytest.importorskip("ot")
+    for seed in range(3):
+        x, y = related(70, 5, 3, seed=seed)
+        y = y + 2.0  # raw tuning curves: the offset counts
+        n = len(x)
+        cost = ot.dist(x.T / np.sqrt(n), y.T / np.sqrt(n))  # squared Euclidean
+        expected = np.sqrt(ot.emd2(np.full(5, 1 / 5), np.full(3, 1 / 3), cost))
+        assert metrics.soft_matching_distance(x, y, standardize=False).mean == pytest.approx(
+            expected, abs=1e-9)
