@@ -36,7 +36,8 @@ def _knn(f: torch.Tensor, k: int) -> tuple[np.ndarray, np.ndarray]:
     for start in range(0, n, size):
         stop = min(start + size, n)
         similarity = f[start:stop] @ f.T
-        similarity[torch.arange(stop - start), torch.arange(start, stop)] = -torch.inf
+        similarity[torch.arange(stop - start, device=f.device),
+                   torch.arange(start, stop, device=f.device)] = -torch.inf
         top = torch.topk(similarity, k, dim=1)
         indices[start:stop], values[start:stop] = top.indices, top.values
     return indices.cpu().numpy(), values.cpu().double().numpy()
