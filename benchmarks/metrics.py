@@ -108,14 +108,15 @@ def bench_metrics(names=None) -> list[dict]:
 
 
 def table_rows(rows: list[dict]) -> list[list[str]]:
-    """Rows for ``python -m benchmarks``'s table (bar, workload, srmlib, comparison, value, target, met)."""
+    """Rows for ``python -m benchmarks``'s table: bar, workload, srmlib, memory, value, target, met."""
     out = []
     for row in rows:
         out.append([
             "(m)" if row["bar"] else "info",
             f"metric {row['name']}, n={row['n']:,} d={row['d']:,} float32",
             f"{row['seconds']:.1f} s (value {row['value']:.3f})",
-            f"peak RSS {row['peak_kib'] / 1024:,.0f} MiB, data {row['baseline_peak_kib'] / 1024:,.0f}",
+            f"peak RSS {row['peak_kib'] / 1024:,.0f} MiB "
+            f"(data {row['baseline_peak_kib'] / 1024:,.0f} MiB)",
             f"+{row['increase_mib']:,.0f} MiB",
             f"< +{MEMORY_BAR_MIB} MiB" if row["bar"] else "-",
             "-" if row["met"] is None else ("yes" if row["met"] else "NO"),

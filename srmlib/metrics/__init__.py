@@ -90,7 +90,14 @@ from .matching import (
 )
 from .neighbors import cknna, mutual_knn, nearest_neighbors
 from .regression import DEFAULT_ALPHAS, linear_predictivity
-from .shape import canonical_correlations, mean_cca, procrustes_distance, pwcca, shape_distance, svcca
+from .shape import (
+    canonical_correlations,
+    mean_cca,
+    procrustes_distance,
+    pwcca,
+    shape_distance,
+    svcca,
+)
 
 __all__ = [
     "DEFAULT_ALPHAS",

@@ -239,7 +239,10 @@ class Covariance:
 
 @dataclass(frozen=True)
 class PairMoments:
-    """Per-group sums of two representations, centred on the overall means (see :func:`pair_moments`)."""
+    """Per-group sums of two representations, centred on the overall means.
+
+    Built by :func:`pair_moments`; :meth:`covariance` combines groups.
+    """
 
     counts: np.ndarray  # (g,)
     mean_x: np.ndarray  # (d_x,) overall means, the centre of every sum below
