@@ -480,3 +480,18 @@ def test_soft_matching_distance_agrees_with_pot_on_unequal_unit_counts():
         expected = np.sqrt(ot.emd2(np.full(5, 1 / 5), np.full(3, 1 / 3), cost))
         assert metrics.soft_matching_distance(x, y, standardize=False).mean == pytest.approx(
             expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", STREAMED)
+def test_streamed_metrics_take_strided_arrays_and_reject_non_finite_values(name, monkeypatch):
+    x, y = related(60, 4, 3, seed=37)
+    expected = metrics.compare(x, y, name).scores
+    np.testing.assert_allclose(metrics.compare(np.asfortranarray(x), y[:, [2, 0, 1]][:, [1, 2, 0]],
+                                               name).scores, expected, atol=1e-12)
+    monkeypatch.setattr(_core, "BLOCK_ENTRIES", 70)  # the bad value sits in a later block
+    bad = y.copy()
+    bad[50, 1] = np.inf
+    with pytest.raises(ValueError, match="target contains NaN or infinite"):
+        metrics.compare(x, bad, name)
+    with pytest.raises(ValueError, match="source contains NaN or infinite"):
+        metrics.correlation_matrix(np.where(x > 2, np.nan, x), y)

@@ -106,10 +106,39 @@ def as_array(x, name: str) -> np.ndarray:
     return as_float_tensor(x, name, ndim=2).cpu().double().numpy()
 
 
-def as_pair(source, target) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both representations as validated 2-D tensors (no copy of a float array), same stimuli."""
-    x = as_float_tensor(source, "source", ndim=2)
-    y = as_float_tensor(target, "target", ndim=2)
+def as_streamable(x, name: str) -> torch.Tensor:
+    """A 2-D float tensor that shares the memory of a float32/float64 array or tensor.
+
+    Types, dimensions and emptiness are checked here (as :func:`as_float_tensor` does, on a
+    slice); finiteness is checked block by block as the data are streamed
+    (:func:`constant_units`), so that no temporary of the input's size is made. Other dtypes
+    are converted (a copy) by :func:`as_float_tensor`.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+    else:
+        try:
+            arr = np.asarray(x)
+        except Exception:  # ragged lists and the like: as_float_tensor explains
+            return as_float_tensor(x, name, ndim=2)
+        if arr.dtype not in (np.float32, np.float64) or arr.ndim != 2 or arr.size == 0 or any(
+                s <= 0 for s in arr.strides):
+            return as_float_tensor(arr, name, ndim=2)
+        t = torch.from_numpy(arr)
+    if t.dtype not in (torch.float32, torch.float64) or t.ndim != 2 or t.numel() == 0:
+        return as_float_tensor(t, name, ndim=2)
+    return t
+
+
+def as_pair(source, target, *, streaming: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both representations as validated 2-D tensors (no copy of a float array), same stimuli.
+
+    With ``streaming``, finiteness is left to the streaming pass (:func:`as_streamable`).
+    """
+    convert = as_streamable if streaming else (
+        lambda value, name: as_float_tensor(value, name, ndim=2))
+    x = convert(source, "source")
+    y = convert(target, "target")
     same_stimuli(x, y)
     if x.device != y.device:
         raise ValueError(f"source and target must be on the same device, got {x.device} and "
@@ -368,11 +397,16 @@ def pair_moments(x: torch.Tensor, y: torch.Tensor, groups=None, *, keep_x=None,
                        **{key: np.stack(value) for key, value in out.items() if key != "counts"})
 
 
-def constant_units(x: torch.Tensor) -> np.ndarray:
-    """Boolean mask of the columns of ``x`` that are identical on every stimulus (streamed)."""
+def constant_units(x: torch.Tensor, name: str) -> np.ndarray:
+    """Boolean mask of the columns of ``x`` that are identical on every stimulus (streamed).
+
+    Raises ``ValueError`` naming ``name`` if a block holds NaN or infinite values.
+    """
     low = high = None
     for rows in _blocks(torch.arange(len(x), device=x.device), x.shape[1]):
         b = x.index_select(0, rows)
+        if not bool(torch.isfinite(b).all()):
+            raise ValueError(f"{name} contains NaN or infinite values")
         low = b.amin(0) if low is None else torch.minimum(low, b.amin(0))
         high = b.amax(0) if high is None else torch.maximum(high, b.amax(0))
     return (low == high).cpu().numpy()
@@ -407,12 +441,12 @@ class Streamed:
 
 def streamed(source, target, min_stimuli: int = 2) -> Streamed:
     """Validate two representations for a moments-based metric, without copying them."""
-    x, y = as_pair(source, target)
+    x, y = as_pair(source, target, streaming=True)
     if len(x) < min_stimuli:
         raise ValueError(f"need at least {min_stimuli} stimuli, got {len(x)}")
     out = {}
     for side, t in (("source", x), ("target", y)):
-        constant = constant_units(t)
+        constant = constant_units(t, side)
         if constant.all():
             raise ValueError(f"every unit of {side} is constant across stimuli: nothing to "
                              f"compare")

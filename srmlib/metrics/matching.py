@@ -16,10 +16,11 @@ from scipy.optimize import linear_sum_assignment
 from .._validation import as_float_tensor, check_choice, check_int
 from ._core import (
     AlignmentResult,
+    as_pair,
     check_flag,
+    constant_units,
     one_thread,
     pair_moments,
-    same_stimuli,
     streamed_cross_validated,
     streamed_fit_free,
 )
@@ -62,12 +63,9 @@ def correlation_matrix(source, target) -> np.ndarray:
     >>> correlation_matrix([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]], [[0.0], [2.0], [4.0]]).tolist()
     [[1.0], [0.0]]
     """
-    x = as_float_tensor(source, "source", ndim=2)
-    y = as_float_tensor(target, "target", ndim=2)
-    same_stimuli(x, y)
-    if x.device != y.device:
-        raise ValueError(f"source and target must be on the same device, got {x.device} and "
-                         f"{y.device}")
+    x, y = as_pair(source, target, streaming=True)
+    for t, name in ((x, "source"), (y, "target")):
+        constant_units(t, name)  # checks that every value is finite
     return pair_moments(x, y, full=False).covariance().correlation()
 
 
