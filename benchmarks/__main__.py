@@ -37,7 +37,7 @@ Rows:
   info rows.
 * info: ``L`` in float32, and ``W`` (timed on every 16th plane and scaled to 32,640). No bars.
 * (m) the alignment metrics on n=100,000 stimuli by d=1,024 units (:mod:`benchmarks.metrics`):
-  time, and the increase in peak memory over the data's (bar: under 512 MiB); info rows for the
+  time, and the increase in peak memory over the data's (bar: under 1 GiB); info rows for the
   nearest-neighbour metrics and linear predictivity at smaller sizes. They add several minutes.
 
 Under the table: the fraction of (sample, plane) pairs inside the epsilon filter for each
