@@ -43,6 +43,9 @@ Rows:
 * info: ``L`` in float32; ``X``, a layer-sized input: n=100,000, d=1,024, float32, ReLU with
   threshold 0 (half the units active), 2,000 random comb planes of a Haar-random rotated basis,
   epsilon=0 (the dense worst case), in a fresh subprocess: time, CPU time and peak memory.
+* (m) the alignment metrics on n=100,000 stimuli by d=1,024 units (:mod:`benchmarks.metrics`):
+  time, and the increase in peak memory over the data's (bar: under 1 GiB); info rows for the
+  nearest-neighbour metrics and linear predictivity at smaller sizes. They add several minutes.
 
 Under the table: the fraction of (sample, plane) pairs inside the epsilon filter for each
 workload, and whether the twins agreed with srmlib on the planes they were timed on.
@@ -61,6 +64,7 @@ import numpy as np
 import srmlib
 
 from . import direct_srm, reference_srm
+from .metrics import bench_metrics, table_rows
 from .training import bench_training
 from .widgets import REDRAW_LIMIT_S, bench_widgets
 from .workloads import LARGE, ROTATED_BASIS_SEED, SMALL, arc_fraction, relu_activations
@@ -269,6 +273,11 @@ def main() -> int:
                      f"{row['ms_per_step']:.3f} ms/step",
                      "-" if row["limit_ms"] is None else f"< {row['limit_ms']} ms/step",
                      "-" if row["limit_ms"] is None else yes[met[label]]])
+    metric_rows = bench_metrics()
+    for row in metric_rows:
+        if row["met"] is not None:
+            met[f"(m) {row['name']}"] = row["met"]
+    rows += table_rows(metric_rows)
     print(_table(rows))
     print()
     print(f"S: ReLU-like (threshold {SMALL['threshold']}), {small['arc_fraction']:.3%} of "

@@ -75,6 +75,14 @@ DEFAULT_METRICS = {
     "cka": ("cka", {}),
     "cka (unbiased)": ("cka", {"unbiased": True}),
     "rsa (spearman)": ("rsa", {"method": "spearman"}),
+    "linear predictivity (r2)": ("linear predictivity", {"score": "r2"}),
+    "permutation (angular)": ("permutation", {"kind": "angular"}),
+    "shape (alpha=0.5)": ("shape", {"alpha": 0.5}),
+    "mean cca": ("mean cca", {}),
+    "svcca": ("svcca", {}),
+    "pwcca": ("pwcca", {}),
+    "mutual knn": ("mutual knn", {}),
+    "cknna": ("cknna", {}),
 }
 
 #: The three cross-validated mapping metrics, the ones the paper reports for its toy models.

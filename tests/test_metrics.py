@@ -15,6 +15,7 @@ from scipy.stats import pearsonr, spearmanr
 from threadpoolctl import threadpool_info
 
 from srmlib import metrics
+from srmlib.metrics import _core
 from srmlib.metrics import (
     cka,
     correlation_matrix,
@@ -161,7 +162,7 @@ def slow_ridge_predictivity(x, y, folds, alphas):
 
 
 def kfold(n, n_folds, seed):
-    return metrics._folds(n, n_folds, seed)
+    return _core.folds(n, n_folds, seed)
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -434,7 +435,7 @@ def test_compare_dispatches_and_rejects_unknown_metrics():
         assert metrics.compare(x, y, name).mean == function(x, y).mean
     assert metrics.compare(x, y, "cka", unbiased=True).metric == "cka (unbiased)"
     with pytest.raises(ValueError, match="metric must be one of"):
-        metrics.compare(x, y, "cca")
+        metrics.compare(x, y, "cca (made up)")
 
 
 def test_bad_input_names_the_argument():
@@ -472,7 +473,7 @@ def test_result_reports_its_parameters():
 def test_metrics_run_on_one_thread_and_restore_the_settings():
     seen = []
 
-    @metrics._one_thread
+    @_core.one_thread
     def probe():
         seen.append(([lib["num_threads"] for lib in threadpool_info()],
                      torch.get_num_threads()))

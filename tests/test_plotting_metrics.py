@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from srmlib.plotting.metrics import plot_alignment_bars, plot_correlation_matrix
+from srmlib.plotting.metrics import plot_alignment_bars, plot_correlation_matrix, plot_metric_gains
 from tests.figure_checks import assert_labelled
 
 
@@ -44,3 +44,21 @@ def test_correlation_matrix_shows_every_value():
         plot_correlation_matrix(m, row_labels=["only one"])
     with pytest.raises(ValueError, match="finite 2-D"):
         plot_correlation_matrix([1.0, 2.0])
+
+
+def test_metric_gains_draw_one_bar_per_metric_coloured_by_family():
+    gains = {"semi-matching": 0.5, "procrustes": 0.4, "mutual knn": -0.05}
+    families = {"semi-matching": "units", "procrustes": "geometry", "mutual knn": "neighbours"}
+    ax = plot_metric_gains(gains, {"semi-matching": 0.01, "mutual knn": np.nan},
+                           families=families, title="gains")
+    assert_labelled(ax, angle_axis=False)
+    np.testing.assert_allclose([p.get_width() for p in ax.patches], [0.5, 0.4, -0.05])
+    labels = {t.get_position()[1]: t.get_text() for t in ax.get_yticklabels()}
+    assert [labels[y] for y in sorted(labels, reverse=True)] == list(gains)  # top to bottom
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["units", "geometry",
+                                                                   "neighbours"]
+    assert len({p.get_facecolor() for p in ax.patches}) == 3
+    with pytest.raises(ValueError, match="non-empty"):
+        plot_metric_gains({})
+    with pytest.raises(ValueError, match="families"):
+        plot_metric_gains({"a": 1.0}, families={"b": "x"})

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 
 from ._style import BASELINE_COLOR, PALETTE, _new_axes, _styled
 
-__all__ = ["plot_alignment_bars", "plot_correlation_matrix"]
+__all__ = ["plot_alignment_bars", "plot_correlation_matrix", "plot_metric_gains"]
 
 
 @_styled
@@ -133,4 +133,68 @@ def plot_correlation_matrix(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title if title is not None else "Correlations between units")
+    return ax
+
+
+@_styled
+def plot_metric_gains(
+    gains: Mapping[str, float],
+    errors: Mapping[str, float] | None = None,
+    *,
+    families: Mapping[str, str] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "change towards alignment (the metric's units)",
+) -> Axes:
+    """One horizontal bar per metric: how far a change moved it towards alignment.
+
+    Chapter 6 draws, for every metric, SAE->SAE minus Neuron->Neuron (a distance's sign
+    flipped, so that right is always "more aligned"), with the metric families as colours.
+
+    Parameters
+    ----------
+    gains : mapping of str to float
+        Metric name -> change (drawn top to bottom in this order).
+    errors : mapping of str to float, optional
+        Half-lengths of the error bars; NaN or a missing name draws none.
+    families : mapping of str to str, optional
+        Metric name -> family; bars of one family share a colour, and the legend names them.
+    ax : matplotlib.axes.Axes, optional
+    title, xlabel : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``len(gains)`` bars (``ax.patches``), a line at 0.
+    """
+    if not isinstance(gains, Mapping) or not gains:
+        raise ValueError("gains must be a non-empty mapping of metric name to value")
+    names = list(gains)
+    values = np.array([float(gains[n]) for n in names])
+    spread = np.array([float(errors.get(n, np.nan)) if errors is not None else np.nan
+                       for n in names])
+    families = {} if families is None else dict(families)
+    if set(families) - set(names):
+        raise ValueError(f"families names metrics without a gain: "
+                         f"{sorted(set(families) - set(names))}")
+    order = list(dict.fromkeys(families.get(n, "other") for n in names))
+    colours = {family: PALETTE[i % len(PALETTE)] for i, family in enumerate(order)}
+    ax = _new_axes(ax, figsize=(7.5, 0.38 * len(names) + 1.5))
+    rows = np.arange(len(names))[::-1]
+    seen = set()
+    for row, name, value, half in zip(rows, names, values, spread):
+        family = families.get(name, "other")
+        ax.barh(row, value, color=colours[family], edgecolor="white", linewidth=0.5,
+                label=None if family in seen or not families else family)
+        seen.add(family)
+        if np.isfinite(half):
+            ax.errorbar(value, row, xerr=half, fmt="none", ecolor=BASELINE_COLOR,
+                        elinewidth=1.0, capsize=2)
+    ax.axvline(0.0, color=BASELINE_COLOR, linewidth=0.8)
+    ax.set_yticks(rows, names)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("metric")
+    ax.set_title(title if title is not None else "Which metrics move with disentangling")
+    if families:
+        ax.legend(fontsize="small", loc="lower right")
     return ax
