@@ -3,17 +3,20 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# torch's CPU build (about 200 MB, against gigabytes for the CUDA build; the book needs no GPU):
-# constraints.txt's torch==2.13.0 matches both 2.13.0+cpu from this index and PyPI's 2.13.0, and
-# pip takes 2.13.0+cpu (a local version label ranks above the plain release).
+# torch's CPU build (about 200 MB, against gigabytes for the CUDA build; the book needs no GPU),
+# at constraints.txt's version. pip looks for it first where pip is configured to look (PyPI,
+# and a machine's own wheels: CI machines ship it and may reach no other index), and only if it
+# is not there in TORCH_INDEX. The later install keeps it: torch==X matches X+cpu.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_CPU := torch==$(shell sed -n 's/^torch==//p' constraints.txt)+cpu
 
 .PHONY: book test vendor lab bench lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt "$(TORCH_CPU)" 2>/dev/null \
+	  || $(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) "$(TORCH_CPU)"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	touch $@
 
