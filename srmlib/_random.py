@@ -1,7 +1,7 @@
 """Seeds, and one independent random stream per purpose.
 
 Every srmlib function that draws takes ``seed``: ``None`` (fresh entropy), a non-negative int,
-or a ``numpy.random.Generator``. A function that draws one thing (a rotation, a data set) draws
+or a ``numpy.random.Generator`` (the one seed rule, :func:`srmlib._validation.check_seed`). A function that draws one thing (a rotation, a data set) draws
 it from ``numpy.random.default_rng(seed)``, the *root* stream of the seed. A function that
 draws several independent things (a null and the planes it is computed on; a model's initial
 weights and its minibatches) takes each from :func:`stream` or :func:`torch_seed` with a name
@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_int, check_seed
 
 
 def make_rng(seed, name: str = "seed") -> np.random.Generator:
@@ -32,7 +32,7 @@ def make_rng(seed, name: str = "seed") -> np.random.Generator:
         return seed
     if seed is None:
         return np.random.default_rng()
-    return np.random.default_rng(check_int(seed, name, minimum=0))
+    return np.random.default_rng(check_seed(seed, name))
 
 
 def stream(seed, purpose: str, *index: int, name: str = "seed") -> np.random.Generator:
@@ -69,4 +69,4 @@ def _child(seed, purpose: str, index: tuple[int, ...], name: str) -> np.random.S
         return np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, *key))
     if seed is None:
         return np.random.SeedSequence(spawn_key=key)
-    return np.random.SeedSequence(check_int(seed, name, minimum=0), spawn_key=key)
+    return np.random.SeedSequence(check_seed(seed, name), spawn_key=key)

@@ -39,7 +39,7 @@ def as_float_tensor(x, name: str, *, ndim: int, device=None) -> torch.Tensor:
         dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
         t = torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype))
     if device is not None:
-        t = t.to(device)
+        t = t.to(check_device(device))
     if t.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(t.shape)}")
     if t.numel() == 0:
@@ -112,6 +112,39 @@ def check_optimiser(lr, weight_decay) -> tuple[float, float]:
             check_real_in(weight_decay, "weight_decay", 0))
 
 
+def check_real_array(value, name: str) -> np.ndarray:
+    """``value`` (a real number or an array of them) as a float64 array; ``TypeError`` for
+    strings, booleans and anything else that is not real, ``ValueError`` for NaN or inf.
+
+    numpy reads ``"0.5"`` as a number and ``True`` as 1, so a real parameter passed as a string
+    or a flag would otherwise be used silently; this is the one place that refuses them.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an array of them, got "
+                        f"{type(value).__name__} {value!r}")
+    if isinstance(value, (list, tuple)) and _holds_flag_or_text(value):  # [True, 0.5] is floats
+        raise TypeError(f"{name} must be a real number or an array of them, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except Exception as err:  # ragged lists and the like
+        raise TypeError(f"{name} must be a real number or an array of them: {err}") from None
+    if arr.dtype == bool or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{name} must be a real number or an array of them, got dtype "
+                        f"{arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return arr
+
+
+def _holds_flag_or_text(items) -> bool:
+    """Whether a nested list or tuple holds a boolean or a string anywhere."""
+    return any(_holds_flag_or_text(item) if isinstance(item, (list, tuple))
+               else isinstance(item, (str, bytes, bool, np.bool_)) for item in items)
+
+
 def check_epsilon(epsilon) -> float:
     """Validate the spotlight threshold: the cosine of the cone half-angle, ``-1 < epsilon <= 1``."""
     epsilon = check_real(epsilon, "epsilon")
@@ -133,6 +166,86 @@ def check_int(value, name: str, *, minimum: int | None = None) -> int:
     return value
 
 
+# Seeds ------------------------------------------------------------------------------------
+#
+# The one rule for every public ``seed`` (and ``*_seed``) argument, checked at the boundary
+# even where the seed ends up unused (an SRM without ``max_planes`` draws nothing):
+#
+# - a non-negative Python or numpy int, of any size: numpy's ``SeedSequence``, from which every
+#   srmlib stream is derived (``srmlib._random``), takes any such int, and srmlib itself derives
+#   seeds up to ``2**63`` (``torch_seed``) that it passes on as ``seed``;
+# - ``None`` (fresh entropy) and a ``numpy.random.Generator`` only where the function documents
+#   them (``none=True``, ``generator=True``);
+# - never a bool, a float or a string (``TypeError``), never a negative int (``ValueError``).
+#
+# A library that takes only 32-bit seeds (scikit-learn's ``random_state``, numpy's legacy
+# ``RandomState``) gets :func:`legacy_seed` ``(seed)``: the seed itself below ``2**32``, so every
+# result for such a seed is unchanged, and a 32-bit word of ``SeedSequence(seed)`` above.
+
+
+def check_seed(seed, name: str = "seed", *, none: bool = False, generator: bool = False):
+    """``seed`` checked by the seed rule above: an int ``>= 0`` (returned as a Python int), or
+    ``None`` / a ``numpy.random.Generator`` (returned as is) where ``none`` / ``generator``."""
+    if seed is None and none:
+        return None
+    if generator and isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        kinds = ["an integer >= 0"] + ["None"] * none + ["a numpy.random.Generator"] * generator
+        kinds = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+        raise TypeError(f"{name} must be {kinds}; got {type(seed).__name__} {seed!r}")
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"{name} must be at least 0, got {seed}")
+    return seed
+
+
+LEGACY_SEED_LIMIT = 2**32
+
+
+def legacy_seed(seed) -> int:
+    """A seed for libraries that take only ``0 <= seed < 2**32`` (scikit-learn, ``RandomState``).
+
+    ``seed`` itself below ``2**32`` (results for those seeds do not change), else the first
+    32-bit word of ``numpy.random.SeedSequence(seed)``: a larger seed is accepted, gives its own
+    reproducible stream, and collides with a given smaller one with probability ``2**-32``.
+    """
+    seed = check_seed(seed)
+    if seed < LEGACY_SEED_LIMIT:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint32)[0])
+
+
+# Devices ----------------------------------------------------------------------------------
+
+_DATA_DEVICES = ("cpu", "cuda", "mps", "xpu")
+
+
+def check_device(device, name: str = "device") -> torch.device:
+    """``device`` (a string such as ``"cpu"``, ``"cuda:1"``, or a ``torch.device``) as a
+    ``torch.device`` that this machine has; ``ValueError`` naming ``name`` otherwise."""
+    if isinstance(device, (bool, np.bool_)) or not isinstance(device, (str, torch.device, int)):
+        raise TypeError(f"{name} must be a device name such as 'cpu' or 'cuda' or a "
+                        f"torch.device, got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} {device!r} is not a device name; use one of "
+                         f"{_DATA_DEVICES}, optionally with an index ('cuda:1')") from None
+    if dev.type not in _DATA_DEVICES:
+        raise ValueError(f"{name} {device!r} cannot hold data to compute on; use one of "
+                         f"{_DATA_DEVICES}")
+    if dev.type == "cpu":
+        return dev
+    try:
+        torch.empty(0, device=dev)
+    except Exception as err:  # not compiled with it, no such index, driver missing
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{name} {device!r} is not available on this machine ({message})"
+                         ) from None
+    return dev
+
+
 def check_bool(value, name: str) -> bool:
     """Accept Python and numpy booleans only."""
     if not isinstance(value, (bool, np.bool_)):
@@ -149,7 +262,11 @@ def check_progress(progress, *, default: bool) -> bool:
 
 
 def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
-    """Return the lower-cased ``value`` if it is one of ``choices``."""
+    """The name in ``choices`` (all lower case) that ``value`` spells, in any case.
+
+    Names of options are case-insensitive throughout srmlib (``"ReLU"`` is ``"relu"``); the
+    caller must use the returned, lower-cased name, never ``value`` itself.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {choices}, got {type(value).__name__}")
     if value.lower() not in choices:

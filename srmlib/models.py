@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import (as_float_tensor, check_choice, check_int, check_optimiser,
-                          check_progress, check_real_in)
+                          check_progress, check_real_in, check_seed)
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
 from .cache import cached_state
 
@@ -218,7 +218,7 @@ class MLPClassifier(nn.Module):
         n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
         n_classes = check_int(n_classes, "n_classes", minimum=2)
         activation = check_choice(activation, "activation", ACTIVATION_NAMES)
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed, "seed")
         rotation_seed = seed if rotation_seed is None else check_int(
             rotation_seed, "rotation_seed", minimum=0)
         with torch.random.fork_rng(devices=[]):
@@ -277,7 +277,7 @@ class MLPAutoencoder(nn.Module):
         n_hidden = check_int(n_hidden, "n_hidden", minimum=2)
         n_bottleneck = check_int(n_bottleneck, "n_bottleneck", minimum=2)
         activation = check_choice(activation, "activation", ACTIVATION_NAMES)
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed, "seed")
         rotation_seed = seed if rotation_seed is None else check_int(
             rotation_seed, "rotation_seed", minimum=0)
 
@@ -412,7 +412,7 @@ def train_autoencoder(
     lr, weight_decay = check_optimiser(lr, weight_decay)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
     momentum = check_real_in(momentum, "momentum", 0, 1, high_open=True)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     show = check_progress(progress, default=epochs > 200)
@@ -607,7 +607,7 @@ def train_classifier(
     epochs = check_int(epochs, "epochs", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     lr, weight_decay = check_optimiser(lr, weight_decay)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     dtype = next(model.parameters()).dtype
@@ -794,7 +794,7 @@ class DeepMLP(nn.Module):
         n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
         hidden = _check_widths(hidden, "hidden")
         n_classes = check_int(n_classes, "n_classes", minimum=2)
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed, "seed")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, "models.init"))
             width = n_inputs
@@ -860,7 +860,7 @@ class SmallCNN(nn.Module):
         kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (same padding), got {kernel_size}")
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed, "seed")
         conv = nn.Conv1d if len(input_shape) == 1 else nn.Conv2d
         pool = nn.MaxPool1d if len(input_shape) == 1 else nn.MaxPool2d
         pooled = tuple(s // 4 for s in input_shape)

@@ -56,7 +56,9 @@ from ._validation import (
     check_epsilon,
     check_int,
     check_progress,
+    check_real_array,
     check_real_in,
+    check_seed,
 )
 from .bases import MIN_PLANE_SINE, enumerate_planes
 
@@ -261,15 +263,17 @@ def spotlight_resonance(
         ``signed(theta) = SRM(theta) - SRM(theta + pi)``.
     max_planes : int, optional
         Evaluate a random subset of this many planes, drawn with ``seed``.
-    seed : int, optional
-        Seed for the subset of planes.
+    seed : int or numpy.random.Generator, optional
+        Seed for the subset of planes (an int ``>= 0``; checked even when ``max_planes`` is
+        not given and nothing is drawn).
     planes : array_like of int, shape (P, 2), optional
         Explicit ``(i, j)`` basis index pairs; overrides ``pairs`` and ``max_planes``.
     progress : bool, optional
         Show a progress bar over planes; by default only for large workloads.
     device : str or torch.device, optional
         Where to compute. Default: the device of ``activations`` if it is a tensor (a CUDA
-        tensor is counted on its GPU), else CPU.
+        tensor is counted on its GPU), else CPU. A device this machine does not have is a
+        ``ValueError``.
 
     Returns
     -------
@@ -354,8 +358,8 @@ def isotropic_expectation(n_dims: int, epsilon):
     0.5
     """
     n_dims = check_int(n_dims, "n_dims", minimum=2)
-    eps = np.asarray(epsilon, dtype=np.float64)
-    if not np.all(np.isfinite(eps)) or np.any(np.abs(eps) > 1):
+    eps = check_real_array(epsilon, "epsilon")  # refuses "0.5" and True
+    if np.any(np.abs(eps) > 1):
         raise ValueError(f"epsilon must lie in [-1, 1], got {epsilon}")
     cap = 0.5 * special.betainc((n_dims - 1) / 2.0, 0.5, 1.0 - eps**2)
     value = np.where(eps >= 0, cap, 1.0 - cap)
@@ -532,6 +536,8 @@ def _prepare(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
 
 
 def _project(activations, basis, pairs, max_planes, seed, planes, device) -> ProjectedActivations:
+    # Checked even when no plane subset is drawn: a bad seed is a mistake either way.
+    seed = check_seed(seed, "seed", none=True, generator=True)
     x = as_float_tensor(activations, "activations", ndim=2, device=device)
     n_dims = x.shape[1]
     if basis is None:

@@ -46,7 +46,8 @@ from tqdm.auto import tqdm
 from ._random import stream
 from ._threads import torch_threads
 from ._validation import (as_float_tensor, check_epsilon, check_int,
-                          check_progress, check_real, check_real_in)
+                          check_progress, check_real, check_real_array, check_real_in,
+                          check_seed)
 from .bases import random_rotation
 from .srm import SRMResult, isotropic_expectation, project
 
@@ -470,9 +471,13 @@ def rotation_test(
     resolution = check_int(resolution, "resolution", minimum=1)
     n_rotations = check_int(n_rotations, "n_rotations", minimum=1)
     name, compute = _statistic(statistic, epsilon, resolution)
+    seed = check_seed(seed, "seed", none=True, generator=True)
     x = as_float_tensor(activations, "activations", ndim=2)
     n_dims = x.shape[1]
     if basis is None:
+        if n_dims < 2:  # the default basis is the neurons: one neuron spans no plane
+            raise ValueError(f"activations need at least 2 columns (neurons) to span a plane "
+                             f"in the default basis, got shape {tuple(x.shape)}")
         basis = np.eye(n_dims)
     basis = as_float_tensor(basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
     if basis.shape[1] != n_dims:
@@ -515,8 +520,8 @@ def _fractions(result, n_samples, name: str = "result") -> tuple[np.ndarray, int
     if n_samples is None:
         raise ValueError("n_samples is needed with an array of fractions")
     n_samples = check_int(n_samples, "n_samples", minimum=1)
-    p = np.asarray(result, dtype=np.float64)
-    if p.size == 0 or not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+    p = check_real_array(result, name)  # refuses strings and booleans
+    if p.size == 0 or np.any((p < 0) | (p > 1)):
         raise ValueError(f"{name} must hold fractions in [0, 1]")
     return p, n_samples
 

@@ -57,7 +57,8 @@ from tqdm.auto import tqdm
 
 from ._random import torch_seed
 from ._threads import torch_threads
-from ._validation import check_choice, check_int, check_optimiser, check_real
+from ._validation import (check_choice, check_int, check_optimiser, check_progress, check_real,
+                          check_real_array, check_seed)
 
 __all__ = [
     "ToyConfig",
@@ -98,7 +99,7 @@ class ToyConfig:
     importance_decay : float
         Importance of feature ``i`` is ``importance_decay ** i`` (1: all equally important).
     hidden_activation : {"linear", "relu"}
-        ``"relu"`` puts a ReLU on the hidden layer, which privileges the neuron basis.
+        In any case (``"ReLU"`` is stored as ``"relu"``). ``"relu"`` puts a ReLU on the hidden layer, which privileges the neuron basis.
     correlation : {None, "correlated", "anticorrelated"}
         Pairs of features ``(0, 1), (2, 3), ...`` (``n_features`` must be even):
         ``"correlated"``: both present or both absent (the pair with probability ``p``);
@@ -130,8 +131,7 @@ class ToyConfig:
         p = self.feature_probability
         if isinstance(p, (str, bytes)) or isinstance(p, bool):
             raise TypeError(f"feature_probability must be a float or a sequence, got {p!r}")
-        probs = np.asarray(p, dtype=np.float64) if not np.isscalar(p) else np.full(
-            n, check_real(p, "feature_probability"))
+        probs = check_real_array(p, "feature_probability")  # refuses strings and booleans
         if probs.ndim == 0:
             probs = np.full(n, float(probs))
         if probs.shape != (n,):
@@ -142,7 +142,12 @@ class ToyConfig:
         decay = check_real(self.importance_decay, "importance_decay")
         if decay <= 0:
             raise ValueError(f"importance_decay must be positive, got {decay}")
-        check_choice(self.hidden_activation, "hidden_activation", HIDDEN_ACTIVATIONS)
+        # Names are case-insensitive; the model compares the stored, lower-cased name.
+        object.__setattr__(self, "hidden_activation", check_choice(
+            self.hidden_activation, "hidden_activation", HIDDEN_ACTIVATIONS))
+        if isinstance(self.correlation, str):
+            object.__setattr__(self, "correlation", check_choice(
+                self.correlation, "correlation", tuple(c for c in CORRELATIONS if c)))
         if self.correlation not in CORRELATIONS:
             raise ValueError(f"correlation must be one of {CORRELATIONS}, got "
                              f"{self.correlation!r}")
@@ -167,13 +172,12 @@ def instance_seeds(seed, n_instances: int) -> list[int]:
     """
     n_instances = check_int(n_instances, "n_instances", minimum=1)
     if isinstance(seed, (Sequence, np.ndarray)) and not isinstance(seed, (str, bytes)):
-        seeds = [check_int(int(s) if isinstance(s, np.integer) else s, "seed", minimum=0)
-                 for s in seed]
+        seeds = [check_seed(s, "seed") for s in seed]
         if len(seeds) != n_instances:
             raise ValueError(f"seed must be an int or {n_instances} per-instance seeds, got "
                              f"{len(seeds)}")
         return seeds
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     return [int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
             for k in range(n_instances)]
 
@@ -449,7 +453,7 @@ def train_toy_model(
     distinct = list(dict.fromkeys(seeds))
     gens = [_generator(s, "training", device) for s in distinct]
     owner = torch.tensor([distinct.index(s) for s in seeds], device=device)
-    show = steps > 2_000 if progress is None else bool(progress)
+    show = check_progress(progress, default=steps > 2_000)
     params = [model.W, model.b]
     optimiser = _TorchOptimiser(params, optimizer, weight_decay=weight_decay, momentum=momentum)
     n, f = config.n_instances, config.n_features

@@ -12,6 +12,7 @@ exercise adds an architecture.
 
 from __future__ import annotations
 
+import inspect
 from typing import ClassVar, NamedTuple
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 from .._random import torch_seed
-from .._validation import as_float_tensor, check_choice, check_int
+from .._validation import as_float_tensor, check_choice, check_int, check_seed
 
 __all__ = ["SAE_CLASSES", "SAELoss", "SparseAutoencoder", "create_sae", "register"]
 
@@ -96,7 +97,7 @@ class SparseAutoencoder(nn.Module):
         self.n_inputs = check_int(n_inputs, "n_inputs", minimum=1)
         self.n_latents = check_int(n_latents, "n_latents", minimum=1)
         self.decoder_norm = check_choice(decoder_norm, "decoder_norm", DECODER_NORMS)
-        seed = check_int(seed, "seed", minimum=0)
+        seed = check_seed(seed, "seed")
         generator = torch.Generator().manual_seed(torch_seed(seed, "sae.init"))
         atoms = torch.randn(self.n_latents, self.n_inputs, generator=generator)
         atoms /= atoms.norm(dim=1, keepdim=True)
@@ -246,10 +247,30 @@ def create_sae(kind: str, n_inputs: int, n_latents: int, **options) -> SparseAut
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a string, one of {tuple(SAE_CLASSES)}, got "
                         f"{type(kind).__name__}")
-    if kind not in SAE_CLASSES:
+    # Names are case-insensitive, as every option name in srmlib ("ReLU" is "relu").
+    names = {name.lower(): name for name in SAE_CLASSES}
+    if kind not in SAE_CLASSES and kind.lower() not in names:
         raise ValueError(f"kind must be one of {tuple(SAE_CLASSES)} (the registered "
                          f"architectures), got {kind!r}")
-    return SAE_CLASSES[kind](n_inputs, n_latents, **options)
+    cls = SAE_CLASSES[kind if kind in SAE_CLASSES else names[kind.lower()]]
+    _check_options(cls, options)
+    return cls(n_inputs, n_latents, **options)
+
+
+def _check_options(cls: type, options: dict) -> None:
+    """Refuse options that ``cls`` does not take (``aux_k`` for a ReLU SAE), naming them and
+    the options it does take, before its constructor would."""
+    parameters = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [name for name, p in parameters.items()
+                if name != "self" and p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                 inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                and name not in ("n_inputs", "n_latents")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(f"option(s) {unknown} do not apply to {cls.__name__} ({cls.kind!r}), "
+                        f"which would ignore or refuse them; its options are {accepted}")
 
 
 def as_activations(activations, sae: SparseAutoencoder, name: str = "activations",

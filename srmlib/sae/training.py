@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 
 from .._random import torch_seed
 from .._threads import blas_threads, torch_threads
-from .._validation import check_bool, check_int, check_real_in
+from .._validation import (check_bool, check_device, check_int, check_progress, check_real_in,
+                           check_seed)
 from . import _numpy_step
 from .base import SAELoss, SparseAutoencoder, as_activations
 
@@ -152,15 +153,15 @@ def train_sae(
         resample_every = check_int(resample_every, "resample_every", minimum=1)
     log_every = check_int(log_every, "log_every", minimum=1)
     centre = check_bool(centre, "centre")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     if device is None:
         device = (activations.device if isinstance(activations, torch.Tensor)
                   else sae.W_dec.device)
-    device = torch.device(device)
+    device = check_device(device)
     x = as_activations(activations, sae, device=device)
-    show = steps >= 5000 if progress is None else check_bool(progress, "progress")
+    show = check_progress(progress, default=steps >= 5000)
     with torch_threads(num_threads), blas_threads(num_threads):
         return _train(sae.to(device), x, steps, batch_size, lr, dead_steps, resample_every,
                       log_every, centre, seed, show)
