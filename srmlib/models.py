@@ -219,8 +219,8 @@ class MLPClassifier(nn.Module):
         n_classes = check_int(n_classes, "n_classes", minimum=2)
         activation = check_choice(activation, "activation", ACTIVATION_NAMES)
         seed = check_seed(seed, "seed")
-        rotation_seed = seed if rotation_seed is None else check_int(
-            rotation_seed, "rotation_seed", minimum=0)
+        rotation_seed = seed if rotation_seed is None else check_seed(
+            rotation_seed, "rotation_seed")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed(seed, "models.init"))
             self.hidden = nn.Linear(n_inputs, n_hidden)
@@ -278,8 +278,8 @@ class MLPAutoencoder(nn.Module):
         n_bottleneck = check_int(n_bottleneck, "n_bottleneck", minimum=2)
         activation = check_choice(activation, "activation", ACTIVATION_NAMES)
         seed = check_seed(seed, "seed")
-        rotation_seed = seed if rotation_seed is None else check_int(
-            rotation_seed, "rotation_seed", minimum=0)
+        rotation_seed = seed if rotation_seed is None else check_seed(
+            rotation_seed, "rotation_seed")
 
         def act(width):
             return make_activation(activation, width, seed=rotation_seed, radius=radius)

@@ -268,3 +268,38 @@ def test_rotation_test_with_one_column_blames_the_activations_not_a_basis():
         stats.rotation_test(np.arange(1.0, 11.0)[:, None], n_rotations=1)
     with pytest.raises(ValueError, match="basis needs at least 2 vectors"):  # one was passed
         stats.rotation_test(X, np.eye(4)[:1], n_rotations=1)
+
+
+# --------------------------------------------------------------------------- every entry point
+
+_X3 = np.random.default_rng(1).standard_normal((20, 3))
+SEEDED = {
+    "spotlight_resonance": lambda s: srmlib.spotlight_resonance(_X3, resolution=4, seed=s),
+    "pppm": lambda s: srmlib.pppm(_X3, seed=s),
+    "project": lambda s: srmlib.project(_X3, seed=s),
+    "rotation_test": lambda s: stats.rotation_test(_X3, n_rotations=1, resolution=4, seed=s),
+    "ToyModel": lambda s: toy.ToyModel(toy.ToyConfig(n_instances=1), seed=s),
+    "sample_features": lambda s: toy.sample_features(toy.ToyConfig(n_instances=1), 4, seed=s),
+    "train_toy_model": lambda s: toy.train_toy_model(toy.ToyModel(toy.ToyConfig(n_instances=1)),
+                                                     steps=1, seed=s),
+    "create_sae": lambda s: sae.create_sae("relu", 3, 4, seed=s),
+    "train_sae": lambda s: sae.train_sae(sae.create_sae("relu", 3, 4), _X3, steps=1, seed=s),
+    "matching_null": lambda s: sae.matching_null(np.eye(3), 3, n_dictionaries=2, seed=s),
+    "MLPClassifier": lambda s: srmlib.models.MLPClassifier(3, 4, 2, seed=s),
+    "MLPClassifier.rotation_seed": lambda s: srmlib.models.MLPClassifier(3, 4, 2,
+                                                                         rotation_seed=s),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(SEEDED))
+@settings(max_examples=15, deadline=None)
+@given(bad=st.one_of(st.integers(max_value=-1), st.text(max_size=3), st.booleans(),
+                     st.floats(allow_nan=True)))
+def test_every_seeded_entry_point_refuses_bad_seeds_naming_the_argument(entry, bad):
+    with pytest.raises((TypeError, ValueError), match=r"seed must be"):
+        SEEDED[entry](bad)
+
+
+@pytest.mark.parametrize("entry", sorted(SEEDED))
+def test_every_seeded_entry_point_takes_a_seed_beyond_32_bits(entry):
+    SEEDED[entry](2**40)
