@@ -140,7 +140,7 @@ def train_sae(
     >>> from srmlib.sae import TopKSAE
     >>> sae = TopKSAE(3, 6, k=1, seed=0)
     >>> log = train_sae(sae, np.random.default_rng(0).standard_normal((500, 3)), steps=100)
-    >>> log.steps[-1], bool(log.l0[-1] <= 1)
+    >>> int(log.steps[-1]), bool(log.l0[-1] <= 1)
     (100, True)
     """
     if not isinstance(sae, SparseAutoencoder):
