@@ -303,3 +303,16 @@ def test_every_seeded_entry_point_refuses_bad_seeds_naming_the_argument(entry, b
 @pytest.mark.parametrize("entry", sorted(SEEDED))
 def test_every_seeded_entry_point_takes_a_seed_beyond_32_bits(entry):
     SEEDED[entry](2**40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(name=st.one_of(st.text(max_size=8), st.sampled_from(["cuda", "cuda:0", "cuda:7", "mps",
+                                                            "xpu", "meta", "cpu:0", "hip"])))
+def test_any_device_name_is_a_device_here_or_a_value_error_naming_device(name):
+    try:
+        dev = v.check_device(name)
+    except ValueError as err:
+        assert str(err).startswith(f"device {name!r}")
+    else:
+        assert dev.type in v._DATA_DEVICES
+        torch.empty(1, device=dev)  # and usable
