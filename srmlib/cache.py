@@ -25,6 +25,13 @@ which refuses to run code from the file. A file that does not load, was stored u
 key, or whose tensors do not match the checksum stored with them is reported (a warning),
 retrained and overwritten, never trusted.
 
+**Nothing lost.** The cache only saves time: it never costs a trained result. A cache that
+cannot be used at all (the directory, or a folder above it, is a file; the cache file's path is
+a directory) is reported with a warning *before* training, which then runs without the cache
+(the user can stop and fix the path, and a script left running still gets its result). A
+store that fails after training (a read-only directory, a full disk) is a warning too, and the
+trained state is returned.
+
 **Where.** ``cache_dir`` if given, else the environment variable ``SRMLIB_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/srmlib`` (``~/.cache/srmlib``). ``enabled=False`` trains and touches no file.
 """
@@ -144,14 +151,24 @@ def cached_state(params: Mapping, train_fn: Callable[[], object], *, cache_dir=N
         return CachedState(state=_check_state(train_fn()), key=key, path=None, hit=False)
     directory = default_cache_dir(cache_dir)
     path = directory / f"{name}-{key}.pt"
-    if path.exists():
+    unusable = _unusable(directory, path)
+    if unusable:  # said before training, so the user can stop and fix it; nothing is lost
+        warnings.warn(f"{unusable}; training without the cache (the result is returned but "
+                      "not stored)", stacklevel=2)
+    elif path.exists():
         state = _load(path, key)
         if state is not None:
             return CachedState(state=state, key=key, path=path, hit=True)
     state = _check_state(train_fn())
-    directory.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path, binary=True) as handle:
-        torch.save({"key": key, "checksum": _checksum(state), "state": state}, handle)
+    if not unusable:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with atomic_write(path, binary=True) as handle:
+                torch.save({"key": key, "checksum": _checksum(state), "state": state}, handle)
+        except OSError as err:  # read-only, full disk, no permission: keep what was trained
+            warnings.warn(f"could not store the trained state in the cache file {path} "
+                          f"({type(err).__name__}: {err.strerror or err}); the result is "
+                          "returned but not cached", stacklevel=2)
     return CachedState(state=state, key=key, path=path, hit=False)
 
 
@@ -228,6 +245,19 @@ def _checksum(state) -> str:
 
     visit(state, "")
     return digest.hexdigest()
+
+
+def _unusable(directory: Path, path: Path) -> str | None:
+    """Why the cache cannot be used at all (a message naming the path), or ``None``."""
+    for parent in (directory, *directory.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                return (f"the cache directory {directory} cannot be used: {parent} is a file, "
+                        "not a directory")
+            break
+    if path.is_dir():
+        return f"the cache file {path} is a directory, not a file"
+    return None
 
 
 def _load(path: Path, key: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -193,3 +194,66 @@ def test_bad_states_and_arguments_raise(tmp_path):
     with pytest.raises(TypeError, match="enabled"):
         cache.cached_state({"a": 1}, trainer([]), cache_dir=tmp_path, enabled="yes")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ nothing lost (issue 15)
+
+
+def read_only_store(path, *, binary):
+    raise PermissionError(13, "Permission denied", str(path))
+
+
+def test_a_store_that_fails_after_training_keeps_the_result(tmp_path, monkeypatch):
+    """A read-only directory or a full disk: the trained state is returned, with a warning."""
+    monkeypatch.setattr(cache, "atomic_write", read_only_store)
+    calls = []
+    with pytest.warns(UserWarning, match="could not store.*PermissionError.*not cached"):
+        result = cache.cached_state({"a": 1}, trainer(calls), cache_dir=tmp_path)
+    assert calls == [1] and not result.hit
+    assert torch.equal(result.state["weight"], torch.full((2, 3), 1.0))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="POSIX permissions, which root ignores")
+def test_a_read_only_directory_keeps_the_result(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.warns(UserWarning, match="could not store"):
+            result = cache.cached_state({"a": 1}, trainer([]), cache_dir=folder)
+    finally:
+        folder.chmod(0o700)
+    assert torch.equal(result.state["weight"], torch.full((2, 3), 1.0))
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_cache_directory_that_is_a_file_is_named_before_training(tmp_path, below):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    folder = blocker / "sub" if below else blocker
+    calls = []
+
+    def train():
+        # the warning came before the (possibly long) training, so the user can stop and fix it
+        assert len(caught) == 1
+        return trainer(calls)()
+
+    with pytest.warns(UserWarning) as caught:
+        result = cache.cached_state({"a": 1}, train, cache_dir=folder)
+    message = str(caught[0].message)
+    assert f"{blocker} is a file" in message and "training without the cache" in message
+    assert calls == [1] and torch.equal(result.state["weight"], torch.full((2, 3), 1.0))
+    assert blocker.read_text() == "x"
+
+
+def test_a_cache_file_path_that_is_a_directory_is_named(tmp_path):
+    key = cache.cache_key({"a": 1})
+    (tmp_path / f"state-{key}.pt").mkdir()
+    calls = []
+    with pytest.warns(UserWarning) as caught:
+        result = cache.cached_state({"a": 1}, trainer(calls), cache_dir=tmp_path)
+    assert len(caught) == 1
+    assert f"state-{key}.pt is a directory" in str(caught[0].message)
+    assert calls == [1] and torch.equal(result.state["weight"], torch.full((2, 3), 1.0))

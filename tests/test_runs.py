@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import nbformat
 import numpy as np
 import psutil
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import torch
 
 from srmlib import runs
@@ -309,7 +312,7 @@ def test_a_finished_sweep_is_not_run_again(failing_sweep, chapter, tmp_path, mon
     """Only the failed runs are executed again; the finished ones are reused as they are."""
     executed = []
 
-    def fake_runs(tasks, jobs, scheduler):
+    def fake_runs(tasks, jobs):
         executed.extend(task["name"] for task in tasks)
         return iter(())
 
@@ -577,3 +580,209 @@ def test_plot_sweep_errors():
         plot_sweep([{"x": 1, "y": 1.0, "status": "failed"}], "x", "y")
     with pytest.raises(TypeError, match="x must be a column name"):
         plot_sweep(ROWS, 1, "ratio")
+
+
+# ------------------------------------------------ the command line's bad input (issue 15, 7)
+
+
+def never_execute(task):
+    raise AssertionError("bad input must be refused before anything runs")
+
+
+def one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err, captured.err
+    return captured.err
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("seed: [1\n", "is not valid YAML"),
+    ("seed: !!python/object/apply:os.system ['echo unsafe']\n", "tag srmlib does not read"),
+    ("- 1\n- 2\n", "must be a mapping"),
+])
+def test_cli_run_refuses_a_bad_parameters_file_in_one_line(tmp_path, capsys, monkeypatch, text,
+                                                          expected):
+    monkeypatch.setattr(one_run, "execute", never_execute)
+    params = tmp_path / "params.yaml"
+    params.write_text(text)
+    assert runs.main(["run", str(FIXTURE), "--params", str(params), "--out",
+                      str(tmp_path / "out")]) == 2
+    error = one_line_error(capsys)
+    assert f"parameters file {params}" in error and expected in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_binary_files_are_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(one_run, "execute", never_execute)
+    binary = bytes(range(256)) * 4
+    chapter, params, grid = (tmp_path / name for name in ("99_binary.md", "p.yaml", "g.yaml"))
+    for path in (chapter, params, grid):
+        path.write_bytes(binary)
+    assert runs.main(["run", str(chapter), "--out", str(tmp_path / "out")]) == 2
+    assert f"chapter {chapter} is not UTF-8 text" in one_line_error(capsys)
+    assert runs.main(["run", str(FIXTURE), "--params", str(params)]) == 2
+    assert f"parameters file {params} is not UTF-8 text" in one_line_error(capsys)
+    assert runs.main(["sweep", str(FIXTURE), str(grid), "--out", str(tmp_path / "out")]) == 2
+    assert f"grid file {grid} is not UTF-8 text" in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_sweep_and_run_refuse_an_out_that_is_a_file(tmp_path, capsys, monkeypatch, below):
+    monkeypatch.setattr(one_run, "execute", never_execute)
+    monkeypatch.setattr(sweeps, "_local_runs", never_execute)
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("keep me")
+    out = blocker / "runs" if below else blocker
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid:\n  seed: [0, 1]\n")
+    assert runs.main(["sweep", str(FIXTURE), str(grid), "--out", str(out)]) == 2
+    assert f"out {out}" in one_line_error(capsys)
+    assert runs.main(["run", str(FIXTURE), "--out", str(out)]) == 2
+    assert f"{blocker} is a file" in one_line_error(capsys)
+    assert blocker.read_text() == "keep me"
+
+
+def test_an_unreachable_scheduler_is_reported_before_any_folder_is_made(tmp_path, capsys,
+                                                                        monkeypatch):
+    import socket
+
+    monkeypatch.setattr(sweeps, "CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(sweeps, "_local_runs", never_execute)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("grid:\n  seed: [0, 1]\n")
+    out = tmp_path / "out"
+    address = f"tcp://127.0.0.1:{port}"
+    assert runs.main(["sweep", str(FIXTURE), str(grid), "--scheduler", address,
+                      "--out", str(out)]) == 2
+    assert f"cannot reach the Dask scheduler '{address}'" in one_line_error(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, text", [
+    ("quick", "yes"), ("quick", "on"), ("quick", "no"), ("quick", "off"), ("quick", "y"),
+    ("seed", "0x10"), ("seed", "1_000"), ("seed", "010"), ("seed", "0o17"), ("seed", "+8.5"),
+    ("scale", "1_000.5"), ("scale", "0x1p3"), ("scale", "inf"),
+])
+def test_cli_refuses_yaml_1_1_spellings(tmp_path, capsys, monkeypatch, name, text):
+    """YAML 1.1 reads these as booleans or numbers the user may not have meant; the parameter
+    grammar (YAML 1.2 core plain scalars) reads them as strings, which a typed parameter
+    refuses, naming it."""
+    monkeypatch.setattr(one_run, "execute", never_execute)
+    assert runs.main(["run", str(FIXTURE), "-p", name, text, "--out", str(tmp_path)]) == 2
+    assert f"parameter {name} must be" in one_line_error(capsys)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"{name}: {text}\n")
+    assert runs.main(["run", str(FIXTURE), "--params", str(params), "--out", str(tmp_path)]) == 2
+    assert f"parameter {name} must be" in one_line_error(capsys)
+
+
+def test_cli_accepts_the_grammars_spellings(tmp_path, monkeypatch):
+    given = []
+
+    def fake_execute(task):
+        given.append(task["parameters"])
+        return {"notebook": None, "results": {}, "status": "ok", "error": None, "seconds": 0.0}
+
+    monkeypatch.setattr(one_run, "execute", fake_execute)
+    for quick, seed, scale, expected in [("True", "+8", ".5", (True, 8, 0.5)),
+                                         ("FALSE", "0", "2.5E+1", (False, 0, 25.0)),
+                                         ("false", "-0", "3", (False, 0, 3.0))]:
+        assert runs.main(["run", str(FIXTURE), "-p", "quick", quick, "-p", "seed", seed,
+                          "-p", "scale", scale, "--out", str(tmp_path)]) == 0
+        assert (given[-1]["quick"], given[-1]["seed"], given[-1]["scale"]) == expected
+        assert type(given[-1]["scale"]) is float
+
+
+DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+BOOLS = {"true", "True", "TRUE", "false", "False", "FALSE"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="01789+-_.xobeEtrufalsyonTRUEFALSYON:", max_size=8))
+def test_yaml_scalars_are_bool_or_int_only_in_the_grammar(text):
+    """Property: a value reads as a bool only when spelled true/false, as an int only when
+    decimal digits with an optional sign, and then as the number Python reads."""
+    try:
+        value = runs.load_yaml(text)
+    except ValueError:
+        return
+    if isinstance(value, bool):
+        assert text in BOOLS
+    elif isinstance(value, int):
+        assert DECIMAL.fullmatch(text) and value == int(text, 10)
+    elif isinstance(value, float) and math.isfinite(value):
+        assert ("." in text or "e" in text.lower()) and "_" not in text and "x" not in text
+        assert value == float(text)
+    if text in BOOLS:
+        assert value is (text.lower() == "true")
+    if DECIMAL.fullmatch(text):
+        assert value == int(text) and not isinstance(value, bool)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=10**30), st.sampled_from(["", "+"]))
+def test_every_decimal_seed_reads_back(seed, sign):
+    param = runs.parameters.Parameter("seed", "int", 0, low=0.0)
+    assert param.check(runs.load_yaml(f"{sign}{seed}")) == seed
+
+
+# ------------------------------------------------------ stale temporary folders (issue 15, 7)
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process ids checked on POSIX")
+def test_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    import papermill
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"srmlib-run-{dead_pid()}-abc123_x"
+    stale_task = tmp_path / f"srmlib-task-{dead_pid()}-zz9"
+    alive = tmp_path / f"srmlib-run-{os.getppid()}-live1"  # a process that still runs
+    legacy_old, legacy_new = tmp_path / "srmlib-run-old12345", tmp_path / "srmlib-run-new12345"
+    other = tmp_path / "someone-else-1"
+    for folder in (stale, stale_task, alive, legacy_old, legacy_new, other):
+        folder.mkdir()
+        (folder / "source.ipynb").write_text("{}")
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(legacy_old, (day_ago, day_ago))
+    used = []
+
+    def fake_execute_notebook(source, executed, **kwargs):
+        used.append(Path(source).parent.name)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute_notebook)
+    task = one_run.make_task(runs.load_chapter(FIXTURE), {})
+    assert one_run.execute(task)["status"] == "failed"
+    assert used and used[0].startswith(f"srmlib-run-{os.getpid()}-")
+    assert not stale.exists() and not stale_task.exists() and not legacy_old.exists()
+    assert alive.exists() and legacy_new.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (alive, legacy_new, other))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_results_files_follow_the_umask(tmp_path):
+    import os
+
+    task = {"chapter": "c", "name": "defaults", "parameters": {}}
+    outcome = {"notebook": "{}", "results": {}, "status": "ok", "error": None, "seconds": 0.0}
+    old_mask = os.umask(0o022)
+    try:
+        folder = one_run.save_run(tmp_path, task, outcome).folder
+    finally:
+        os.umask(old_mask)
+    for name in ("results.json", "notebook.ipynb"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o644

@@ -31,6 +31,7 @@ from .parameters import (
     Parameter,
     chapter_parameters,
     load_chapter,
+    load_yaml,
     resolve_chapter,
     validate_parameters,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "collect_records",
     "load_chapter",
     "load_grid",
+    "load_yaml",
     "main",
     "read_run",
     "record",

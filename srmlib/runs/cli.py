@@ -8,13 +8,11 @@ wrong arguments), reported in one line; 130 when interrupted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from .parameters import load_chapter
+from .parameters import load_chapter, load_yaml, read_yaml_file
 from .recording import text_table
 from .run import NOTEBOOK_FILE, run_chapter
 from .sweeps import sweep
@@ -80,23 +78,15 @@ def _cli_params(args) -> int:
 
 
 def _cli_run(args) -> int:
-    import yaml
-
     chapter = load_chapter(args.chapter)
     values = {}
     if args.params:
-        try:
-            values = yaml.safe_load(Path(args.params).read_text()) or {}
-        except OSError as err:
-            raise ValueError(f"parameters file {args.params}: {err.strerror}") from None
+        values = read_yaml_file(args.params, "parameters file") or {}
         if not isinstance(values, dict):
             raise ValueError(f"parameters file {args.params} must be a mapping of name: value")
     for name, text in args.parameter:
         param = chapter.parameters.get(name)
         values[name] = text if param is not None and param.type == "str" else _yaml_value(text)
-        if param is not None and param.type == "float" and isinstance(values[name], str):
-            with contextlib.suppress(ValueError):  # YAML reads 1e-3 as a string
-                values[name] = float(text)
     result = run_chapter(chapter, values, out=args.out)
     if not result.ok:
         print(f"failed: {result.error}\n  partial notebook: {result.folder / NOTEBOOK_FILE}",
@@ -109,11 +99,11 @@ def _cli_run(args) -> int:
 
 
 def _yaml_value(text: str):
-    import yaml
-
+    """A ``-p`` value read as YAML (1.2 core plain scalars, see
+    :mod:`srmlib.runs.parameters`); text that is not valid YAML is the string itself."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return load_yaml(text)
+    except ValueError:
         return text
 
 

@@ -22,6 +22,17 @@ A chapter (a jupytext MyST notebook, ``notebooks/NN_name.md``) is a function of 
 - No second ``=`` on the line (not even ``>=`` in the comment): papermill skips such lines, and
   :func:`load_chapter` refuses a chapter where it would.
 
+Values written as text (``-p NAME VALUE`` on the command line, a ``--params`` file, a sweep's
+grid file) are read as YAML with the YAML 1.2 core schema's plain scalars, not YAML 1.1's
+(:func:`load_yaml`): a bool is ``true`` or ``false`` (also ``True``, ``TRUE``, ``False``,
+``FALSE``); an int is decimal digits with an optional sign (``8``, ``+8``, ``-3``; not ``010``,
+``0x10``, ``0o17`` or ``1_000``); a float has a point or an exponent (``0.5``, ``1e-3``,
+``.5``, ``-2.5E+3``); ``null``, ``~`` or nothing is ``None``. Anything else (``yes``, ``no``,
+``on``, ``off``, ``0x10``, ``1_000``, ``2024-01-01``) is a string, which a bool, int or float
+parameter refuses with a message naming it, instead of reading it as a value the user may not
+have meant. A chapter parameter is never a date, and YAML tags that build Python objects are
+refused.
+
 Values are checked against the cell before anything runs (:func:`validate_parameters`): unknown
 names, wrong types and values out of range raise ``ValueError``/``TypeError`` listing the valid
 parameters.
@@ -42,8 +53,8 @@ from typing import Any
 
 from .._validation import in_interval, interval_text
 
-__all__ = ["Chapter", "Parameter", "chapter_parameters", "load_chapter", "resolve_chapter",
-           "validate_parameters"]
+__all__ = ["Chapter", "Parameter", "chapter_parameters", "load_chapter", "load_yaml",
+           "resolve_chapter", "validate_parameters"]
 
 _SCALARS = {"bool": bool, "int": int, "float": float, "str": str}
 #: The book's chapters, beside the srmlib package in a checkout.
@@ -112,8 +123,11 @@ class Parameter:
               "float": isinstance(value, numbers.Real) and not isinstance(value, bool),
               "str": isinstance(value, str)}[kind]
         if not ok:
+            hint = {"bool": "true or false", "int": "decimal digits, like 16 or -3",
+                    "float": "a number like 0.5 or 1e-3"}.get(kind)
+            hint = f" (write {hint})" if hint and isinstance(value, str) else ""
             raise TypeError(f"parameter {self.name} must be {kind}, got {type(value).__name__} "
-                            f"{value!r}")
+                            f"{value!r}{hint}")
         value = _SCALARS[kind](value)
         if kind == "float" and math.isnan(value):
             raise ValueError(f"parameter {self.name} must not be NaN")
@@ -178,6 +192,71 @@ def resolve_chapter(chapter) -> Path:
     raise ValueError(f"chapter {text!r} not found; chapters: {', '.join(available) or '(none)'}")
 
 
+_YAML_LOADER = None
+
+
+def _yaml_loader():
+    """A safe YAML loader whose plain scalars follow the YAML 1.2 core schema (see the module
+    docstring): PyYAML's own follow YAML 1.1, where ``yes`` is true and ``010`` is 8."""
+    global _YAML_LOADER
+    if _YAML_LOADER is None:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        Loader.yaml_implicit_resolvers = {
+            first: [(tag, regexp) for tag, regexp in resolvers
+                    if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "timestamp")]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        exponent = r"[eE][-+]?[0-9]+"
+        core = {
+            "bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+            "int": (r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+            "float": (rf"^[-+]?(?:\.[0-9]+(?:{exponent})?|[0-9]+\.[0-9]*(?:{exponent})?"
+                      rf"|[0-9]+{exponent}|\.(?:inf|Inf|INF))$|^\.(?:nan|NaN|NAN)$",
+                      "-+.0123456789"),
+        }
+        for kind, (pattern, first) in core.items():
+            Loader.add_implicit_resolver(f"tag:yaml.org,2002:{kind}", re.compile(pattern),
+                                         list(first))
+        _YAML_LOADER = Loader
+    return _YAML_LOADER
+
+
+def load_yaml(text: str, where: str = "the value"):
+    """``text`` read as YAML with the YAML 1.2 core schema's plain scalars (see the module
+    docstring); ``ValueError`` naming ``where`` for malformed YAML or an unsafe tag."""
+    import yaml
+
+    if not isinstance(text, str):
+        raise TypeError(f"{where} must be text, got {type(text).__name__}")
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        detail = " ".join(str(err).split())
+        raise ValueError(f"{where} is not valid YAML (or uses a tag srmlib does not read): "
+                         f"{detail}") from None
+
+
+def read_yaml_file(path, what: str = "file"):
+    """The YAML file ``path`` read by :func:`load_yaml`; ``ValueError`` naming the file when it
+    cannot be read, is not UTF-8 text, or is not valid YAML."""
+    return load_yaml(read_text_file(path, what), f"{what} {path}")
+
+
+def read_text_file(path, what: str = "file") -> str:
+    """The UTF-8 text of ``path``; ``ValueError`` naming the file when it cannot be read or is
+    not text (a binary file)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not UTF-8 text (byte {err.start}: "
+                         f"{err.reason}); is it a binary file?") from None
+    except OSError as err:
+        raise ValueError(f"{what} {path}: {err.strerror or err}") from None
+
+
 def load_chapter(chapter) -> Chapter:
     """Read a chapter (path or short name) and its ``parameters`` cell (see the module
     docstring)."""
@@ -188,7 +267,12 @@ def load_chapter(chapter) -> Chapter:
     from papermill.inspection import inspect_notebook
 
     path = resolve_chapter(chapter)
-    notebook = jupytext.read(path)
+    source = read_text_file(path, "chapter")
+    try:
+        notebook = jupytext.reads(source, fmt=path.suffix.lstrip(".") or "md")
+    except Exception as err:  # not a notebook jupytext can read
+        raise ValueError(f"chapter {path} cannot be read as a notebook "
+                         f"({type(err).__name__}: {err})") from None
     text = nbformat.writes(notebook)
     with tempfile.TemporaryDirectory() as tmp:
         ipynb = Path(tmp) / "chapter.ipynb"

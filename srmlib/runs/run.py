@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -153,12 +154,24 @@ def _loop_running() -> bool:
 
 
 def out_folder(out, chapter: Chapter) -> Path:
-    """``out`` as a path; by default ``_build/runs/<chapter name>``."""
+    """``out`` as a path; by default ``_build/runs/<chapter name>``.
+
+    Checked before anything runs (nothing is created here): ``ValueError`` naming the path when
+    it, or a folder above it, is a file, so that no run's results are lost at the end.
+    """
     if out is None:
-        return Path("_build") / "runs" / chapter.name
-    if not isinstance(out, (str, os.PathLike)):
+        out = Path("_build") / "runs" / chapter.name
+    elif not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path, got {type(out).__name__}")
-    return Path(out)
+    out = Path(out)
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                where = "" if folder == out else f" ({folder} is a file)"
+                raise ValueError(f"out {out} cannot be a folder{where}" if where
+                                 else f"out {out} is a file, not a folder")
+            break
+    return out
 
 
 def make_task(chapter: Chapter, parameters: dict) -> dict:
@@ -180,7 +193,8 @@ def execute(task: dict) -> dict:
     logging.getLogger("papermill").setLevel(logging.ERROR)
     start = time.perf_counter()
     error = None
-    with tempfile.TemporaryDirectory(prefix="srmlib-run-") as tmp:
+    remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{_TEMPORARY_PREFIX}{os.getpid()}-") as tmp:
         source, executed = Path(tmp) / "source.ipynb", Path(tmp) / "executed.ipynb"
         source.write_text(task["notebook"], encoding="utf-8")
         cwd = task["cwd"] if os.path.isdir(task["cwd"]) else None
@@ -198,6 +212,63 @@ def execute(task: dict) -> dict:
             "seconds": round(time.perf_counter() - start, 3)}
 
 
+_TEMPORARY_PREFIX = "srmlib-run-"
+_STALE = re.compile(r"srmlib-(?:run|task)-(?:(\d+)-)?[A-Za-z0-9_]+")
+#: A temporary folder of an older srmlib (no process id in its name) is stale after this long.
+_LEGACY_AGE_S = 24 * 3600
+
+
+def remove_stale_folders(directory=None) -> list[Path]:
+    """Remove the temporary folders of runs whose process is gone; return what was removed.
+
+    A run works in ``<tmp>/srmlib-run-<pid>-<random>`` (a fresh process in
+    ``srmlib-task-<pid>-<random>``), removed when it ends; a process killed by a signal (or a
+    power cut) leaves it behind. Each run first removes the folders, in the temporary directory
+    (``directory``, default :func:`tempfile.gettempdir`), whose process no longer exists and that
+    belong to this user, and folders without a process id (srmlib before issue 15) older than a
+    day. Folders of running processes are left alone.
+    """
+    folder = Path(tempfile.gettempdir() if directory is None else directory)
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STALE.fullmatch(entry.name)
+        if not match:
+            continue
+        try:
+            info = entry.lstat()
+            if not entry.is_dir() or entry.is_symlink() or (
+                    hasattr(os, "getuid") and info.st_uid != os.getuid()):
+                continue
+            pid = match.group(1)
+            stale = (not _process_exists(int(pid)) if pid is not None
+                     else time.time() - info.st_mtime > _LEGACY_AGE_S)
+        except (OSError, ValueError, OverflowError):
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            if not entry.exists():
+                removed.append(entry)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # no cheap check: keep the folder
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _describe_error(err) -> str:
     """``"ename: evalue (cell N: the failing line)"`` from papermill's execution error."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(err.traceback or []))
@@ -212,7 +283,8 @@ def execute_in_new_process(task: dict) -> dict:
     a running loop (a Jupyter kernel)."""
     import subprocess
 
-    with tempfile.TemporaryDirectory(prefix="srmlib-task-") as tmp:
+    remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"srmlib-task-{os.getpid()}-") as tmp:
         task_file, outcome_file = Path(tmp) / "task.json", Path(tmp) / "outcome.json"
         task_file.write_text(json.dumps(task))
         code = ("import json, sys; from srmlib.runs.run import execute; "

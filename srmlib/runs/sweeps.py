@@ -8,6 +8,7 @@ processes or a Dask cluster and returns a :class:`SweepResult`: one row per run,
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write
-from .parameters import Chapter, load_chapter, validate_parameters
+from .parameters import Chapter, load_chapter, read_yaml_file, validate_parameters
 from .recording import format_value
 from .run import (
     NOTEBOOK_FILE,
@@ -66,14 +67,7 @@ def load_grid(spec) -> Grid:
           yscale: log    # or linear (the default)
     """
     if isinstance(spec, (str, os.PathLike)):
-        import yaml
-
-        try:
-            spec = yaml.safe_load(Path(spec).read_text())
-        except OSError as err:
-            raise ValueError(f"grid file {spec}: {err.strerror}") from None
-        except yaml.YAMLError as err:
-            raise ValueError(f"grid file {spec} is not valid YAML: {err}") from None
+        spec = read_yaml_file(spec, "grid file")
     if not isinstance(spec, Mapping):
         raise TypeError(f"the grid must be a mapping with keys grid, fixed, figure; got "
                         f"{type(spec).__name__}")
@@ -219,22 +213,43 @@ def sweep(chapter, grid, *, out=None, jobs: int | None = None, scheduler: str | 
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string, got {type(scheduler).__name__}")
     out = out_folder(out, chapter)
-    out.mkdir(parents=True, exist_ok=True)
     tasks = [make_task(chapter, point) for point in points]
     done = {task["name"]: run for task in tasks if (run := _finished(out, task))}
     reused = list(done)
     todo = [task for task in tasks if task["name"] not in done]
-    from tqdm.auto import tqdm
+    with contextlib.ExitStack() as stack:
+        if scheduler and todo:  # reached before any folder is created
+            client = stack.enter_context(_connect(scheduler))
+            runs = _dask_runs(todo, client)
+        else:
+            runs = _local_runs(todo, jobs)
+        out.mkdir(parents=True, exist_ok=True)
+        from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(tasks), initial=len(done), desc=f"sweep {chapter.name}", unit="run",
-               disable=not progress)
-    with bar:
-        runner = _dask_runs if scheduler else _local_runs
-        for task, outcome in runner(todo, jobs, scheduler):
-            if outcome is not None:
-                done[task["name"]] = save_run(out, task, outcome)
-            bar.update()
+        bar = tqdm(total=len(tasks), initial=len(done), desc=f"sweep {chapter.name}",
+                   unit="run", disable=not progress)
+        with bar:
+            for task, outcome in runs:
+                if outcome is not None:
+                    done[task["name"]] = save_run(out, task, outcome)
+                bar.update()
     return _gather(chapter, spec, tasks, done, reused, out)
+
+
+#: How long :func:`sweep` waits for a Dask scheduler before giving up.
+CONNECT_TIMEOUT = "30s"
+
+
+def _connect(scheduler: str):
+    """A Dask client of ``scheduler``; ``ValueError`` naming the address if it is unreachable."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as err:
+        detail = " ".join(str(err).split())[:300] or type(err).__name__
+        raise ValueError(f"cannot reach the Dask scheduler {scheduler!r} within "
+                         f"{CONNECT_TIMEOUT}: {detail}") from None
 
 
 def _finished(out: Path, task: dict) -> RunResult | None:
@@ -245,7 +260,7 @@ def _finished(out: Path, task: dict) -> RunResult | None:
     return run
 
 
-def _local_runs(tasks: list[dict], jobs: int | None, scheduler=None) -> Iterable:
+def _local_runs(tasks: list[dict], jobs: int | None) -> Iterable:
     """``(task, outcome)`` as runs finish on local processes; outcome ``None`` if a worker died."""
     if not tasks:
         return
@@ -270,23 +285,23 @@ def _local_runs(tasks: list[dict], jobs: int | None, scheduler=None) -> Iterable
         pool.shutdown(wait=finished, cancel_futures=True)
 
 
-def _dask_runs(tasks: list[dict], jobs=None, scheduler: str | None = None) -> Iterable:
-    """``(task, outcome)`` as runs finish on a Dask cluster; outcome ``None`` if a task was lost."""
+def _dask_runs(tasks: list[dict], client) -> Iterable:
+    """``(task, outcome)`` as runs finish on a Dask cluster (``client``, see :func:`_connect`);
+    outcome ``None`` if a task was lost."""
     if not tasks:
         return
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
-    with Client(scheduler, timeout="30s") as client:
-        futures = {client.submit(execute_in_new_process, task, pure=False,
-                                 key=f"srmlib-run-{task['name']}-{os.urandom(4).hex()}"): task
-                   for task in tasks}
-        for future in as_completed(futures):
-            try:
-                yield futures[future], future.result()
-            except Exception as err:  # a worker died (KilledWorker), a process failed, ...
-                warnings.warn(f"run {futures[future]['name']} was lost on the cluster: {err}",
-                              stacklevel=2)
-                yield futures[future], None
+    futures = {client.submit(execute_in_new_process, task, pure=False,
+                             key=f"srmlib-run-{task['name']}-{os.urandom(4).hex()}"): task
+               for task in tasks}
+    for future in as_completed(futures):
+        try:
+            yield futures[future], future.result()
+        except Exception as err:  # a worker died (KilledWorker), a process failed, ...
+            warnings.warn(f"run {futures[future]['name']} was lost on the cluster: {err}",
+                          stacklevel=2)
+            yield futures[future], None
 
 
 def _gather(chapter: Chapter, spec: Grid, tasks: list[dict], done: dict, reused: list[str],
