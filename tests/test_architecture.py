@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "srmlib"
 
 # Private modules that exist to be shared: across srmlib, or inside one subpackage.
 SHARED_PRIVATE = {"srmlib._validation", "srmlib._random", "srmlib._threads", "srmlib._io"}
-PACKAGE_PRIVATE_PREFIXES = ("srmlib.plotting.", "srmlib.exercises.", "srmlib.runs.", "srmlib.sae.")
+PACKAGE_PRIVATE_PREFIXES = ("srmlib.plotting.", "srmlib.exercises.", "srmlib.runs.", "srmlib.sae.",
+                            "srmlib.metrics.")
 
 
 

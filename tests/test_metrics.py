@@ -484,3 +484,12 @@ def test_metrics_run_on_one_thread_and_restore_the_settings():
     assert seen == [([1] * len(blas_before), 1)]
     assert [lib["num_threads"] for lib in threadpool_info()] == blas_before
     assert torch.get_num_threads() == torch_before
+
+
+def test_seeds_beyond_32_bits_are_accepted_by_the_cross_validated_metrics():
+    # numpy's legacy RandomState (inside scikit-learn's KFold) refuses seeds >= 2**32;
+    # srmlib's seeds are any int >= 0 (srmlib._validation.check_seed).
+    x = np.random.default_rng(0).standard_normal((40, 3))
+    big = linear_predictivity(x, x[:, ::-1], seed=2**40)
+    small = linear_predictivity(x, x[:, ::-1], seed=7)
+    assert np.isfinite(big.mean) and np.isfinite(small.mean)

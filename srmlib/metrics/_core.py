@@ -19,7 +19,7 @@ import torch
 from sklearn.model_selection import KFold
 
 from .._threads import single_thread
-from .._validation import as_float_tensor, check_int
+from .._validation import as_float_tensor, check_int, legacy_seed
 
 #: Entries of one side's block of stimuli in a streaming pass (4M: 32 MB in float64).
 BLOCK_ENTRIES = 2**22
@@ -206,7 +206,8 @@ def folds(n_stimuli: int, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.
     if n_folds > n_stimuli // 2:
         raise ValueError(f"n_folds must leave at least 2 stimuli per fold: got n_folds={n_folds} "
                          f"for {n_stimuli} stimuli")
-    return list(KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(n_stimuli)))
+    return list(KFold(n_splits=n_folds, shuffle=True, random_state=legacy_seed(seed))
+                .split(np.zeros(n_stimuli)))
 
 
 def check_folds(n_folds, seed) -> tuple[int, int]:
