@@ -490,7 +490,8 @@ def test_rsa_agrees_with_rsatoolbox(method):
 # --------------------------------------------------------------------------- torch, CUDA, scale
 
 STREAMED = ["semi-matching", "soft-matching", "soft-matching distance", "permutation",
-            "procrustes", "shape", "mean cca", "svcca", "pwcca", "cka", "mutual knn", "cknna"]
+            "procrustes", "shape", "mean cca", "svcca", "pwcca", "cka", "mutual knn", "cknna",
+            "linear predictivity"]
 
 
 @pytest.mark.parametrize("name", list(metrics.METRICS))
