@@ -118,14 +118,17 @@ def linear_predictivity(source, target, *, n_folds: int = 5, seed: int = 0,
 
 
 def _fold_moments(data, n_folds: int, seed: int):
-    """The folds' ``(train, test)`` indices and ``(train, test)`` :class:`Covariance` pairs."""
+    """The folds' ``(train, test)`` indices and their ``(train, test)`` :class:`Covariance` pairs.
+
+    The pairs are made one fold at a time (a generator): a few ``d x d`` matrices at a time.
+    """
     split = folds(data.n, n_folds, seed)
     if n_folds == 1:
         everything = data.moments(float64=True).covariance()
-        return split, [(everything, everything)]
+        return split, iter([(everything, everything)])
     sums = data.moments([test for _, test in split], float64=True)
-    return split, [(sums.covariance([g for g in range(n_folds) if g != f]),
-                    sums.covariance([f])) for f in range(n_folds)]
+    return split, ((sums.covariance([g for g in range(n_folds) if g != f]), sums.covariance([f]))
+                   for f in range(n_folds))
 
 
 def _predictivity(a, keep_a, b, keep_b, train, test, fit: Covariance, held: Covariance,
