@@ -91,6 +91,16 @@ def linear_predictivity(source, target, *, n_folds: int = 5, seed: int = 0,
     AlignmentResult
         ``metric`` is ``"linear predictivity"`` for the defaults, else it names the score
         and the direction.
+
+    Examples
+    --------
+    A linear mix of the source is predicted perfectly; one unit cannot predict two:
+
+    >>> x = np.random.default_rng(0).standard_normal((200, 4))
+    >>> round(linear_predictivity(x, x @ np.random.default_rng(1).standard_normal((4, 3))).mean, 3)
+    1.0
+    >>> linear_predictivity(x[:, :1], x[:, :2]).mean < 0.8
+    True
     """
     alphas = np.asarray(alphas, dtype=np.float64)
     if alphas.ndim != 1 or alphas.size == 0 or not np.all(np.isfinite(alphas) & (alphas > 0)):
