@@ -11,13 +11,15 @@ one thread (the metrics pin BLAS and torch to one thread), so they move with the
 
 Rows ``(m)``: the metrics that need only second moments of the data (semi- and soft-matching
 with 5 folds, the soft-matching, permutation, Procrustes and shape distances, mean CCA, SVCCA,
-PWCCA, CKA biased and unbiased) on all of ``M``. Bar: the increase in peak memory is below
+PWCCA, CKA biased and unbiased, linear predictivity with 5 folds and the default 9 penalties)
+on all of ``M``. Bar: the increase in peak memory is below
 ``MEMORY_BAR_MIB`` (1 GiB). They stream over blocks of stimuli, so it does not grow with n:
 semi-matching measured +384, +504, +439 and +479 MiB at n = 12,500, 25,000, 50,000 and 100,000
 (libraries loaded on first use, a few blocks and ``d x d`` matrices), against 400 MB for one
 input; an in-memory float64 copy of both inputs alone would be 1.6 GB.
-Info rows: the nearest-neighbour metrics (time grows as n^2, so on 10,000 of the stimuli) and
-linear predictivity (scikit-learn's ridge on float64 copies; on 20,000 stimuli by 256 units).
+Linear predictivity streams too, but its time is the largest: per fold, one pass over the
+training stimuli per penalty (the leave-one-out errors), about n * d^2 * (1 + n_alphas) products.
+Info rows: the nearest-neighbour metrics (time grows as n^2, so on 10,000 of the stimuli).
 RSA needs all n (n - 1) / 2 dissimilarities (40 GB at n = 100,000) and has no row.
 
 Run alone with ``.venv/bin/python -m benchmarks.metrics``; :func:`bench_metrics` returns the
@@ -54,7 +56,7 @@ ROWS = {
     "cka (unbiased)": ("cka", {"unbiased": True}, None, None),
     "mutual knn (k=10)": ("mutual knn", {}, 10_000, None),
     "cknna (k=10)": ("cknna", {}, 10_000, None),
-    "linear predictivity (5 folds)": ("linear predictivity", {}, 20_000, 256),
+    "linear predictivity (5 folds)": ("linear predictivity", {}, None, None),
 }
 
 

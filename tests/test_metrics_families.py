@@ -179,6 +179,39 @@ def slow_r2_predictivity(x, y, folds, alpha):
     return np.array(scores)
 
 
+def ridgecv_predictivity(x, y, folds, alphas, score="pearson"):
+    """The twin of linear_predictivity: scikit-learn's RidgeCV on float64 copies of each fold.
+
+    Returns the per-fold scores and, per fold, the penalty RidgeCV chose for every target unit.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.metrics import r2_score
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    x, y = x[:, np.ptp(x, axis=0) > 0], y[:, np.ptp(y, axis=0) > 0]
+    scores, chosen = [], []
+    for train, test in folds:
+        mx, sx = x[train].mean(0), x[train].std(0)
+        my, sy = y[train].mean(0), y[train].std(0)
+        sx, sy = np.where(sx > 0, sx, 1.0), np.where(sy > 0, sy, 1.0)
+        model = RidgeCV(alphas=alphas, alpha_per_target=True)
+        model.fit((x[train] - mx) / sx, (y[train] - my) / sy)
+        chosen.append(np.broadcast_to(model.alpha_, (y.shape[1],)))
+        predicted = model.predict((x[test] - mx) / sx).reshape(len(test), -1)
+        truth = (y[test] - my) / sy
+        if score == "pearson":
+            p, t = predicted - predicted.mean(0), truth - truth.mean(0)
+            denominator = np.sqrt((p * p).sum(0) * (t * t).sum(0))
+            r = np.where(denominator > 0, (p * t).sum(0) / np.where(denominator > 0,
+                                                                      denominator, 1.0), 0.0)
+            scores.append(np.mean(r))
+        else:
+            flat = np.all(y[test] == y[test][:1], axis=0)
+            r2 = r2_score(truth[:, ~flat], predicted[:, ~flat], multioutput="raw_values")
+            scores.append(np.sum(r2) / y.shape[1])
+    return np.array(scores), chosen
+
+
 # --------------------------------------------------------------------------- CCA family
 
 
@@ -383,6 +416,56 @@ def test_predictivity_in_both_directions_is_the_mean_of_the_two():
     assert backward.mean < forward.mean - 0.1
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "torch"])
+def test_streamed_predictivity_matches_ridgecv(dtype):
+    """Scores and each target's chosen penalty as RidgeCV's, incl. more units than stimuli."""
+    from srmlib.metrics import regression
+
+    alphas = (1e-3, 1e-1, 1.0, 10.0, 1e3)
+    shapes = [(60, 5, 3, 3), (40, 30, 4, 4), (30, 4, 25, 3), (50, 8, 6, 1), (24, 40, 5, 2)]
+    for case, (n, dx, dy, n_folds) in enumerate(shapes):
+        for seed in range(3):
+            x, y = related(n, dx, dy, noise=0.5 + 0.5 * seed, seed=10 * case + seed)
+            if dtype != "float64":
+                x, y = x.astype(np.float32), y.astype(np.float32)
+            a, b = (torch.from_numpy(x), torch.from_numpy(y)) if dtype == "torch" else (x, y)
+            split = _core.folds(n, n_folds, seed)
+            for direction in ("forward", "backward"):
+                for score in ("pearson", "r2"):
+                    got = linear_predictivity(a, b, n_folds=n_folds, seed=seed, alphas=alphas,
+                                              score=score, direction=direction)
+                    u, w = (x, y) if direction == "forward" else (y, x)
+                    want, chosen = ridgecv_predictivity(u, w, split, alphas, score)
+                    np.testing.assert_allclose(got.scores, want, rtol=1e-6, atol=1e-9)
+                # the penalties themselves, per fold and target unit
+                data = _core.streamed(a, b, min_stimuli=4 if n_folds > 1 else 2)
+                fold_split, moments = regression._fold_moments(data, n_folds, seed)
+                side = ((data.x, data.keep_x, data.y, data.keep_y) if direction == "forward"
+                        else (data.y, data.keep_y, data.x, data.keep_x))
+                for f, ((train, test), (fit, held)) in enumerate(zip(fold_split, moments)):
+                    if direction == "backward":
+                        fit, held = regression._swap(fit), regression._swap(held)
+                    picked = []
+                    regression._predictivity(*side, train, test, fit, held,
+                                             np.asarray(alphas), "pearson", picked)
+                    np.testing.assert_array_equal(picked[0], chosen[f])
+
+
+def test_streamed_predictivity_handles_units_constant_on_a_fold_as_ridgecv():
+    x, y = related(40, 6, 4, seed=5)
+    x[:, 1] = 0.0
+    x[:5, 1] = 1.0  # varies overall, constant on every fold without these stimuli
+    y[:, 2] = 3.0
+    y[-3:, 2] = -1.0
+    alphas = (0.01, 1.0, 100.0)
+    for seed in range(3):
+        split = _core.folds(40, 4, seed)
+        for score in ("pearson", "r2"):
+            got = linear_predictivity(x, y, n_folds=4, seed=seed, alphas=alphas, score=score)
+            want, _ = ridgecv_predictivity(x, y, split, alphas, score)
+            np.testing.assert_allclose(got.scores, want, rtol=1e-6, atol=1e-9)
+
+
 def test_r2_sees_what_pearson_forgives():
     x = rng(27).standard_normal((200, 3))
     assert linear_predictivity(x, x @ rotation(3, 28), score="r2").mean > 0.99
@@ -407,7 +490,8 @@ def test_rsa_agrees_with_rsatoolbox(method):
 # --------------------------------------------------------------------------- torch, CUDA, scale
 
 STREAMED = ["semi-matching", "soft-matching", "soft-matching distance", "permutation",
-            "procrustes", "shape", "mean cca", "svcca", "pwcca", "cka", "mutual knn", "cknna"]
+            "procrustes", "shape", "mean cca", "svcca", "pwcca", "cka", "mutual knn", "cknna",
+            "linear predictivity"]
 
 
 @pytest.mark.parametrize("name", list(metrics.METRICS))

@@ -313,7 +313,7 @@ def block_rows(n: int, width: int, device):
 
 
 def pair_moments(x: torch.Tensor, y: torch.Tensor, groups=None, *, keep_x=None,
-                 keep_y=None, full: bool = True) -> PairMoments:
+                 keep_y=None, full: bool = True, float64: bool = False) -> PairMoments:
     """Stream over blocks of stimuli and sum the moments of ``x`` and ``y`` per group.
 
     Parameters
@@ -329,8 +329,12 @@ def pair_moments(x: torch.Tensor, y: torch.Tensor, groups=None, *, keep_x=None,
         0), which is all that correlations, traces and ``X^T Y`` need: one matrix product per
         block instead of three.
 
+    float64 : bool
+        Multiply blocks of float32 inputs in float64 too (for a metric whose result is
+        sensitive to the last digits of the moments, as a ridge with a small penalty is).
+
     Blocks of float32 inputs are multiplied in float32 (after centring in float64) and summed
-    in float64; float64 inputs stay in float64 throughout.
+    in float64, unless ``float64``; float64 inputs stay in float64 throughout.
     """
     device = x.device
     n = len(x)
@@ -339,7 +343,7 @@ def pair_moments(x: torch.Tensor, y: torch.Tensor, groups=None, *, keep_x=None,
     iy = None if keep_y is None else torch.as_tensor(keep_y, device=device)
     width = x.shape[1] + y.shape[1]
     product = (torch.float32 if x.dtype == torch.float32 and y.dtype == torch.float32
-               else torch.float64)
+               and not float64 else torch.float64)
 
     def gram(a, b):
         return (a.to(product).T @ b.to(product)).double()
@@ -428,9 +432,9 @@ class Streamed:
     def n(self) -> int:
         return len(self.x)
 
-    def moments(self, groups=None, *, full: bool = True) -> PairMoments:
+    def moments(self, groups=None, *, full: bool = True, float64: bool = False) -> PairMoments:
         return pair_moments(self.x, self.y, groups, keep_x=self.keep_x, keep_y=self.keep_y,
-                            full=full)
+                            full=full, float64=float64)
 
     def result(self, name, scores, *, higher_is_better, n_folds=1, seed=None) -> AlignmentResult:
         return AlignmentResult(metric=name, scores=np.asarray(scores, dtype=np.float64).ravel(),
