@@ -501,3 +501,23 @@ def test_checks_reject_non_functions_and_report_non_numbers(check):
         check(lambda *args: "not a number")
     with pytest.raises(AssertionError, match="NaN"):
         check(NAN_ANSWERS[check])
+
+
+def test_a_prediction_accepts_its_key_and_rejects_the_rest_with_their_hints():
+    from srmlib.exercises._checks import Prediction
+
+    question = Prediction("check_demo_prediction", {"a": "up", "b": "down"}, "b",
+                          why="because.", hints={"a": "look again"})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        question.check(" B ")
+    assert "check_demo_prediction passed: (b) down" in out.getvalue()
+    with pytest.raises(AssertionError, match="look again"):
+        question.check("a")
+    for bad in ("c", 1, None):
+        with pytest.raises(AssertionError, match="one of the labels 'a', 'b'"):
+            question.check(bad)
+    with pytest.raises(ValueError, match="correct must be one of"):
+        Prediction("x", {"a": "up"}, "z", why="", hints={})
+    with pytest.raises(ValueError, match="one hint for each wrong choice"):
+        Prediction("x", {"a": "up", "b": "down"}, "a", why="", hints={})

@@ -55,3 +55,53 @@ def fmt(value) -> str:
         return f"{float(arr):.6g}"
     return np.array2string(arr, precision=4, suppress_small=True, threshold=8, edgeitems=3,
                            separator=", ", max_line_width=100)
+
+
+class Prediction:
+    """A predict-before-you-run question: a few labelled choices, one right, a hint per wrong one.
+
+    A chapter asks the learner to write down a choice *before* running an experiment, checks it
+    with a chapter's ``check_*_prediction(answer)`` (which calls :meth:`check`), and then runs
+    the experiment and asserts that the measured outcome is :attr:`correct` (so the key is
+    evidence-backed, not only written down here).
+
+    Parameters
+    ----------
+    name : str
+        The public check's name, printed as ``"<name> passed"``.
+    choices : dict of str to str
+        Choice label (``"a"``, ``"b"``, ...) to its text.
+    correct : str
+        The label of the right choice.
+    why : str
+        One sentence printed on a right answer: why it is right.
+    hints : dict of str to str
+        A hint for each wrong label: what that prediction overlooks.
+    """
+
+    def __init__(self, name: str, choices: dict, correct: str, why: str, hints: dict):
+        if correct not in choices:
+            raise ValueError(f"correct must be one of the choices {sorted(choices)}, "
+                             f"got {correct!r}")
+        if set(hints) != set(choices) - {correct}:
+            raise ValueError("hints must give one hint for each wrong choice")
+        self.name, self.choices, self.correct = name, dict(choices), correct
+        self.why, self.hints = why, dict(hints)
+
+    def check(self, answer) -> None:
+        """Print ``"<name> passed: ..."`` if ``answer`` is the right label, else raise with a hint.
+
+        Raises
+        ------
+        AssertionError
+            If ``answer`` is not one of the labels, or is a wrong one (with that choice's hint).
+        """
+        labels = ", ".join(repr(label) for label in self.choices)
+        if not isinstance(answer, str) or answer.strip().lower() not in self.choices:
+            raise AssertionError(f"answer with one of the labels {labels}, as a string; "
+                                 f"got {answer!r}")
+        answer = answer.strip().lower()
+        if answer != self.correct:
+            raise AssertionError(f"you predicted ({answer}) {self.choices[answer]}\n"
+                                 f"  hint: {self.hints[answer]}")
+        print(f"{self.name} passed: ({answer}) {self.choices[answer]}. {self.why}")
