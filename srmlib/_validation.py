@@ -64,6 +64,42 @@ def _all_finite(t: torch.Tensor) -> bool:
     return all(bool(torch.isfinite(t[lo : lo + rows]).all()) for lo in range(0, t.shape[0], rows))
 
 
+def cast_checked(t: torch.Tensor, dtype: torch.dtype, name: str, *,
+                 user: str = "the model") -> torch.Tensor:
+    """``t`` (finite) cast to ``dtype``; ``ValueError`` naming ``name`` and the dtype's range if
+    a value overflows in the cast (float64 input of 1e39 is finite, float32 holds at most
+    3.4e38). ``user`` says what computes in ``dtype``, for the message.
+
+    Rescaling instead would change the answer of anything that is not scale-equivariant (a
+    network's biases, Adam's steps of size ``lr``), so input beyond the range is refused.
+    """
+    if t.dtype == dtype:
+        return t
+    out = t.to(dtype)
+    if (out.is_floating_point() and t.is_floating_point()
+            and torch.finfo(t.dtype).max > torch.finfo(dtype).max and not _all_finite(out)):
+        n_bad = int((~torch.isfinite(out)).sum())
+        raise ValueError(
+            f"{name} holds {n_bad} value(s) beyond the range of {dtype} (|x| <= "
+            f"{torch.finfo(dtype).max:.3g}), in which {user} computes; largest |value| "
+            f"{float(t.abs().max()):.3g}: rescale {name}")
+    return out
+
+
+def diverged(step: int, lr: float, what: str, data: str = "data", *,
+             largest: float | None = None) -> ValueError:
+    """The error a trainer raises when its loss or weights stop being finite at ``step``
+    (``largest``: the largest ``|value|`` of the ``data``, for the message).
+
+    A NaN weight never recovers, so training stops there instead of returning NaN weights.
+    """
+    scale = "" if largest is None else f" (largest |value| {largest:.3g})"
+    return ValueError(
+        f"{what} diverged: the loss or the weights became NaN or infinite by step {step}; "
+        f"lr={lr:g} is too large for this problem, or the scale of the {data}{scale} too large "
+        f"for the float precision: use a smaller lr or rescale the {data}")
+
+
 def check_real(value, name: str) -> float:
     """Return ``value`` as a float; raise ``TypeError`` for non-real input (bools included)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

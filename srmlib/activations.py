@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validation import as_float_tensor, check_choice, check_int, check_real, check_real_in
+from ._validation import (as_float_tensor, check_choice, check_int, check_real, check_real_in,
+                          check_seed)
 from ._threads import single_thread, torch_threads
 from .bases import random_rotation
 from .stats import RotationTest, rotation_test
@@ -211,7 +212,7 @@ def make_activation(name: str, n_dims: int | None = None, *, seed: int = 0,
     if n_dims is None:
         raise ValueError(f"n_dims is needed for the rotated activation {name!r}")
     n_dims = check_int(n_dims, "n_dims", minimum=2)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     return RotatedActivation(elementwise, random_rotation(n_dims, seed))
 
 

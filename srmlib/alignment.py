@@ -47,7 +47,7 @@ from . import sae as _sae
 from . import toy as _toy
 from ._threads import single_thread, torch_threads
 from ._random import torch_seed
-from ._validation import check_bool, check_choice, check_int, check_real
+from ._validation import check_bool, check_choice, check_int, check_real, check_seed
 
 __all__ = [
     "COMPARISONS",
@@ -424,7 +424,7 @@ def run_alignment_experiment(
         if metric not in _metrics.METRICS or not isinstance(options, dict):
             raise ValueError(f"metrics[{name!r}] must be (a name in srmlib.metrics.METRICS, "
                              f"a dict of options), got {(metric, options)!r}")
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     progress = check_bool(progress, "progress")
     parameters = dict(widths=widths, n_features=n_features, feature_probability=p,
                       importance=importance, k=k, n_latents=n_latents, n_pairs=n_pairs,

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.stats import special_ortho_group
 
 from ._random import make_rng
-from ._validation import as_float_tensor, check_choice, check_int
+from ._validation import as_float_tensor, check_choice, check_int, check_seed
 
 PAIRS = ("comb", "perm")
 
@@ -83,6 +83,7 @@ def enumerate_planes(n_vectors: int, pairs: str = "comb", max_planes=None, seed=
     """
     n_vectors = check_int(n_vectors, "n_vectors", minimum=2)
     pairs = check_choice(pairs, "pairs", PAIRS)
+    seed = check_seed(seed, "seed", none=True, generator=True)  # even where nothing is drawn
     i, j = np.meshgrid(np.arange(n_vectors), np.arange(n_vectors), indexing="ij")
     keep = (i < j) if pairs == "comb" else (i != j)
     planes = np.stack([i[keep], j[keep]], axis=1).astype(np.int64)

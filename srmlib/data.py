@@ -50,7 +50,7 @@ from scipy import special
 
 from ._random import make_rng, stream
 from ._validation import (
-    as_float_tensor, check_bool, check_choice, check_int, check_real, check_real_in,
+    as_float_tensor, check_bool, check_choice, check_int, check_real, check_real_in, check_seed,
 )
 from .bases import random_rotation
 
@@ -418,7 +418,7 @@ def load_mnist(path, labels_path=None, *, split: str = "train", scale: bool = Tr
     scale = check_bool(scale, "scale")
     if limit is not None:
         limit = check_int(limit, "limit", minimum=1)
-    if zipfile.is_zipfile(path):
+    if _is_npz(path):
         images, labels = _read_npz(path, split)
         label_source = str(path)
     else:
@@ -436,13 +436,34 @@ def load_mnist(path, labels_path=None, *, split: str = "train", scale: bool = Tr
     if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"{label_source!r}: labels must be {len(images)} integers (one per "
                          f"image), got shape {labels.shape} and dtype {labels.dtype}")
+    if len(images) == 0:
+        raise ValueError(f"path {str(path)!r} holds no images (shape {images.shape})")
+    if not np.issubdtype(images.dtype, np.number) or np.iscomplexobj(images):
+        raise ValueError(f"path {str(path)!r}: pixels must be real numbers, got dtype "
+                         f"{images.dtype}")
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
+    if images.dtype.kind == "f":
+        bad = int(np.count_nonzero(~np.isfinite(images)))
+        if bad:
+            raise ValueError(f"path {str(path)!r}: {bad} pixel(s) are NaN or infinite")
+        if np.abs(images).max() > np.finfo(np.float32).max:
+            raise ValueError(f"path {str(path)!r}: pixels up to {np.abs(images).max():.3g} "
+                             f"exceed the float32 range ({np.finfo(np.float32).max:.3g}) in "
+                             "which images are returned")
     flat = images.reshape(len(images), -1).astype(np.float32)
     if scale and images.dtype == np.uint8:
         flat /= 255.0
     return ImageData(images=flat, labels=labels.astype(np.int64),
                      image_shape=(int(images.shape[1]), int(images.shape[2])), source=str(path))
+
+
+def _is_npz(path: Path) -> bool:
+    """Whether ``path`` is (or was meant to be) an ``.npz`` archive: a zip file, or a file that
+    starts like one or is named like one (a truncated archive is no longer a valid zip)."""
+    with path.open("rb") as file:
+        start = file.read(4)
+    return zipfile.is_zipfile(path) or start == b"PK\x03\x04" or path.suffix.lower() == ".npz"
 
 
 def _existing_file(path, name: str) -> Path:
@@ -466,7 +487,8 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
                 if {image_key, label_key} <= keys:
                     return archive[image_key], archive[label_key]
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"path {str(path)!r} is not a readable .npz archive: {err}") from None
+        raise ValueError(f"path {str(path)!r} is not a readable .npz archive (truncated or "
+                         f"damaged?): {err}") from None
     pairs = " or ".join(f"{a}/{b}" for a, b in _NPZ_KEYS[split])
     raise ValueError(f"path {str(path)!r}: the .npz holds {sorted(keys)}, expected {pairs}")
 
@@ -506,7 +528,7 @@ def load_mnist1d(*, n_samples: int = 5000, seed: int = 42) -> tuple[ImageData, I
     except ImportError as err:  # an optional dependency of the book
         raise ImportError("load_mnist1d needs the mnist1d package: pip install mnist1d") from err
     n_samples = check_int(n_samples, "n_samples", minimum=20)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     args = get_dataset_args()
     args.num_samples, args.seed = n_samples, seed
     numpy_state, python_state = np.random.get_state(), random.getstate()

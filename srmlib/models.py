@@ -27,6 +27,7 @@ Models here are plain ``torch.nn.Module`` subclasses with named submodules (``hi
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -37,8 +38,8 @@ from tqdm.auto import tqdm
 
 from ._random import torch_seed
 from ._threads import torch_threads
-from ._validation import (as_float_tensor, check_choice, check_int, check_optimiser,
-                          check_progress, check_real_in, check_seed)
+from ._validation import (as_float_tensor, cast_checked, check_choice, check_int,
+                          check_optimiser, check_progress, check_real_in, check_seed, diverged)
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
 from .cache import cached_state
 
@@ -146,15 +147,29 @@ def capture_activations(
     dtype = parameter.dtype if parameter is not None else torch.float32
     if device is None:
         device = parameter.device if parameter is not None else torch.device("cpu")
-    x = _as_inputs(inputs, dtype)
+    x = _as_inputs(inputs, dtype, model=model)
     n_inputs = x.shape[0]
+    largest = float(x.abs().max())
 
     outputs: list[torch.Tensor] = []
     unit_shape: list[tuple[int, ...]] = []
 
-    def hook(_module, _args, output):
-        if isinstance(output, (tuple, list)):
+    def hook(_module, args, output):
+        if isinstance(output, (tuple, list)) and output:
             output = output[0]
+        batch = len(args[0]) if args and isinstance(args[0], torch.Tensor) else None
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a tensor; "
+                            "capture needs a layer whose output is a tensor (or a tuple whose "
+                            "first element is one)")
+        if output.ndim == 0 or (batch is not None and output.shape[0] != batch):
+            raise ValueError(f"layer {name!r} returned shape {tuple(output.shape)} for a batch "
+                             f"of {batch} inputs; capture needs a layer whose output has one "
+                             "row per input, shape (batch, ...)")
+        if output.is_floating_point() and not bool(torch.isfinite(output).all()):
+            raise ValueError(f"layer {name!r} gave NaN or infinite values on finite "
+                             f"inputs (largest |input| {largest:.3g}); rescale inputs, or "
+                             "capture another layer")
         unit_shape.append(tuple(output.shape[1:]))
         outputs.append(output.detach().reshape(output.shape[0], -1).cpu())
 
@@ -168,7 +183,15 @@ def capture_activations(
             for start in tqdm(range(0, n_inputs, batch_size), desc=f"capture {name}",
                               unit="batch", disable=not show):
                 before = len(outputs)
-                model(x[start : start + batch_size].to(device))
+                try:
+                    model(x[start : start + batch_size].to(device))
+                except Exception as err:
+                    # Not ours to re-type (the model may fail for its own reasons), but say
+                    # what it was given: torch's shape errors name neither argument.
+                    err.add_note(f"capture_activations: model raised while capturing layer "
+                                 f"{name!r} on inputs of shape {tuple(x.shape)}; each row of "
+                                 "inputs must have the shape model's forward expects")
+                    raise
                 if len(outputs) != before + 1:
                     raise ValueError(
                         f"layer {name!r} ran {len(outputs) - before} times in one forward pass; "
@@ -417,11 +440,13 @@ def train_autoencoder(
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     show = check_progress(progress, default=epochs > 200)
     dtype = next(model.parameters()).dtype
-    x = _as_inputs(inputs, dtype)
+    x = _as_inputs(inputs, dtype, model=model)
+    held_out = None if test is None else _as_inputs(test, dtype, "test", model=model)
     when = _snapshot_epochs(snapshot_epochs, epochs)
     if len(when):
         _resolve_layer(model, snapshot_layer)
-    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype)
+    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype,
+                                                      "snapshot_inputs", model=model)
     snapshots: list[np.ndarray] = []
 
     def snapshot(epoch):
@@ -435,8 +460,7 @@ def train_autoencoder(
                         after_epoch=snapshot, momentum=momentum if optimizer == "sgd" else None,
                         fused=_fused(model))
         train_loss = _reconstruction_error(model, x)
-        test_loss = None if test is None else _reconstruction_error(model,
-                                                                    _as_inputs(test, dtype))
+        test_loss = None if held_out is None else _reconstruction_error(model, held_out)
     return AutoencoderLog(
         losses=np.array(losses), train_loss=train_loss, test_loss=test_loss,
         snapshot_epochs=np.array(sorted(when), dtype=np.int64),
@@ -506,8 +530,9 @@ def fit_autoencoder(
     dtype = torch.get_default_dtype()
     x = _as_inputs(inputs, dtype)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    held_out = None if test is None else _as_inputs(test, dtype)
-    on = None if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype)
+    held_out = None if test is None else _as_inputs(test, dtype, "test")
+    on = (None if snapshot_inputs is None
+          else _as_inputs(snapshot_inputs, dtype, "snapshot_inputs"))
     when = None if snapshot_epochs is None else [int(e) for e in snapshot_epochs]
     params = dict(model="MLPAutoencoder", n_inputs=int(x[0].numel()), n_hidden=n_hidden,
                   n_bottleneck=n_bottleneck, activation=activation, epochs=epochs,
@@ -611,17 +636,17 @@ def train_classifier(
     if num_threads is not None:
         num_threads = check_int(num_threads, "num_threads", minimum=1)
     dtype = next(model.parameters()).dtype
-    x = _as_inputs(inputs, dtype)
+    x = _as_inputs(inputs, dtype, model=model)
     y = _as_labels(labels, len(x), "labels")
+    if test is not None:
+        test_x, test_y = test
+        test_x = _as_inputs(test_x, dtype, "test inputs", model=model)
+        test_y = _as_labels(test_y, len(test_x), "test labels")
     with torch_threads(num_threads):
         losses = _train(model, x, y, nn.CrossEntropyLoss(), epochs=epochs,
                         batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
                         progress=check_progress(progress, default=False))
-    test_accuracy = None
-    if test is not None:
-        test_x, test_y = test
-        test_x = _as_inputs(test_x, dtype)
-        test_accuracy = _accuracy(model, test_x, _as_labels(test_y, len(test_x), "test labels"))
+    test_accuracy = None if test is None else _accuracy(model, test_x, test_y)
     return TrainingLog(losses=np.array(losses), train_accuracy=_accuracy(model, x, y),
                        test_accuracy=test_accuracy)
 
@@ -643,6 +668,7 @@ def _train(model, x, y, loss_fn, *, epochs, batch_size, lr, weight_decay, seed, 
                                     weight_decay=weight_decay, fused=fused)
     losses = []
     model.train()
+    step = 0
     for epoch in tqdm(range(1, epochs + 1), desc="training", unit="epoch",
                       disable=not progress):
         order = torch.randperm(len(x), generator=generator)
@@ -653,11 +679,17 @@ def _train(model, x, y, loss_fn, *, epochs, batch_size, lr, weight_decay, seed, 
             loss = loss_fn(model(x[batch]), y[batch])
             loss.backward()
             optimiser.step()
-            total += float(loss.detach()) * len(batch)
+            step += 1
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise diverged(step, lr, "training", "inputs", largest=float(x.abs().max()))
+            total += value * len(batch)
         losses.append(total / len(x))
         if after_epoch is not None:
             after_epoch(epoch)
             model.train()
+    if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):  # the last step
+        raise diverged(step, lr, "training", "inputs", largest=float(x.abs().max()))
     model.eval()
     return losses
 
@@ -694,20 +726,38 @@ def _resolve_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
                     f"{type(layer).__name__}")
 
 
-def _as_inputs(inputs, dtype) -> torch.Tensor:
-    if isinstance(inputs, torch.Tensor):
-        x = inputs.detach()
-        if x.ndim < 2:
-            raise ValueError(f"inputs must have one input per row (at least 2-D), got shape "
-                             f"{tuple(x.shape)}")
-        x = as_float_tensor(x.reshape(x.shape[0], -1), "inputs", ndim=2).reshape(x.shape)
+def _as_inputs(inputs, dtype, name: str = "inputs", *, model: nn.Module | None = None
+               ) -> torch.Tensor:
+    """``inputs`` (one input per row, any shape after the first axis) as a finite tensor of
+    the model's ``dtype``; values that the cast would overflow are refused, not made inf. With
+    ``model``, rows must have the width of srmlib's own models (:func:`_check_fits`)."""
+    x = inputs.detach() if isinstance(inputs, torch.Tensor) else np.asarray(inputs)
+    shape = tuple(x.shape)
+    if len(shape) < 2:
+        raise ValueError(f"{name} must have one input per row (at least 2-D), got shape {shape}")
+    flat = as_float_tensor(x.reshape(shape[0], -1), name, ndim=2).reshape(shape)
+    if model is not None:
+        _check_fits(model, flat, name)
+    return cast_checked(flat, dtype, name)
+
+
+def _check_fits(model: nn.Module, x: torch.Tensor, name: str = "inputs") -> None:
+    """For srmlib's own models, whose input width is known: ``x`` holds rows of that width.
+
+    Without this a 3-D ``x`` would pass through a dense layer (torch applies it to the last
+    axis) and give activations of the wrong shape instead of an error.
+    """
+    first = {MLPClassifier: "hidden", MLPAutoencoder: "hidden", DeepMLP: "fc1"}.get(type(model))
+    if first is not None:
+        expected = (getattr(model, first).in_features,)
+    elif isinstance(model, SmallCNN):
+        expected = (math.prod(model.input_shape),)
     else:
-        arr = np.asarray(inputs)
-        if arr.ndim < 2:
-            raise ValueError(f"inputs must have one input per row (at least 2-D), got shape "
-                             f"{arr.shape}")
-        x = as_float_tensor(arr.reshape(arr.shape[0], -1), "inputs", ndim=2).reshape(arr.shape)
-    return x.to(dtype)
+        return
+    if tuple(x.shape[1:]) != expected:
+        raise ValueError(f"{name} must have shape (n, {expected[0]}) for this "
+                         f"{type(model).__name__} (one flat input per row), got shape "
+                         f"{tuple(x.shape)}")
 
 
 def _as_labels(labels, n: int, name: str) -> torch.Tensor:
@@ -998,14 +1048,15 @@ def fit_classifier(
     parameter = next(model.parameters())
     dtype, device = parameter.dtype, parameter.device
     epochs = check_int(epochs, "epochs", minimum=1)
-    x = _as_inputs(inputs, dtype)
+    x = _as_inputs(inputs, dtype, model=model)
     y = _as_labels(labels, len(x), "labels")
     test_x, test_y = test
-    test_x = _as_inputs(test_x, dtype)
+    test_x = _as_inputs(test_x, dtype, "test inputs", model=model)
     test_y = _as_labels(test_y, len(test_x), "test labels")
     when = _snapshot_epochs(snapshot_epochs, epochs)
     layers = [_resolve_layer(model, layer)[0] for layer in snapshot_layers]
-    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype)
+    on = x if snapshot_inputs is None else _as_inputs(snapshot_inputs, dtype,
+                                                      "snapshot_inputs", model=model)
     initial = hashlib.sha256()
     for name, value in model.state_dict().items():
         initial.update(name.encode())

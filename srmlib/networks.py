@@ -47,7 +47,7 @@ from . import sae as _sae
 from . import stats as _stats
 from ._random import stream, torch_seed
 from ._threads import torch_threads
-from ._validation import check_choice, check_int, check_real_in
+from ._validation import check_choice, check_int, check_real_in, check_seed
 from .alignment import PairedDifference, paired_difference
 from .srm import epsilon_for_isotropic_fraction
 
@@ -121,7 +121,7 @@ def load_task(name: str, *, mnist_path=None, mnist_limit: int | None = None,
     Task
     """
     name = check_choice(name, "name", TASKS)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     if name == "digits":
         digits = _data.load_digits()
         order = stream(seed, "networks.split").permutation(len(digits))
@@ -201,7 +201,7 @@ def train_networks(task: Task, arch: str, n_networks: int, *, seed: int = 0, epo
     """
     arch = check_choice(arch, "arch", ARCHITECTURES)
     n_networks = check_int(n_networks, "n_networks", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed, "seed")
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     networks = []

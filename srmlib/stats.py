@@ -167,7 +167,9 @@ def wilson_interval(result, n_samples: int | None = None, *,
     """
     p, n = _fractions(result, n_samples)
     confidence = check_real_in(confidence, "confidence", 0, 1, low_open=True, high_open=True)
-    z = float(special.ndtri(0.5 + confidence / 2.0))
+    # the upper (1 - confidence) / 2 quantile from its small tail: 0.5 + confidence / 2 rounds
+    # to 1 (z = inf) for confidence within 1e-16 of 1
+    z = -float(special.ndtri((1.0 - confidence) / 2.0))
     denominator = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n)) / denominator

@@ -58,7 +58,7 @@ from tqdm.auto import tqdm
 from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import (check_choice, check_int, check_optimiser, check_progress, check_real,
-                          check_real_array, check_seed)
+                          check_real_array, check_seed, diverged)
 
 __all__ = [
     "ToyConfig",
@@ -486,6 +486,9 @@ def train_toy_model(
                 if step % log_every == 0 or step == steps:
                     logged_steps.append(step)
                     losses.append(loss.detach().cpu().numpy())
+                    if not (np.isfinite(losses[-1]).all()
+                            and all(bool(torch.isfinite(p).all()) for p in params)):
+                        raise diverged(step, lr, "toy model training", "features")
             bar.update(m)
         bar.close()
     model.eval()

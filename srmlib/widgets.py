@@ -53,6 +53,7 @@ from ._validation import (
     check_epsilon,
     check_int,
     check_real_in,
+    check_seed,
 )
 from .bases import PAIRS, random_rotation
 from .plotting import PPPMFigure, SRMFigure, animate
@@ -180,12 +181,12 @@ class SRMExplorer:
         if basis_choice == "custom" and basis is None:
             raise ValueError("basis_choice='custom' needs a basis")
         basis_choice = check_choice(basis_choice, "basis_choice", choices)
-        rotation_seed = check_int(rotation_seed, "rotation_seed", minimum=0)
+        rotation_seed = check_seed(rotation_seed, "rotation_seed")
         if rotation_seed > _SEED_MAX:
             raise ValueError(f"rotation_seed must be at most {_SEED_MAX}, got {rotation_seed}")
         self._max_planes = None if max_planes is None else check_int(max_planes, "max_planes",
                                                                      minimum=1)
-        self._seed = None if seed is None else check_int(seed, "seed", minimum=0)
+        self._seed = None if seed is None else check_seed(seed, "seed")
         self._projections = _Projections(self._activations)
         if basis is not None:  # validate the custom basis now, whichever basis is shown first
             self._projected("custom", rotation_seed, pairs)

@@ -19,7 +19,7 @@ import torch
 from sklearn.model_selection import KFold
 
 from .._threads import single_thread
-from .._validation import as_float_tensor, check_int, legacy_seed
+from .._validation import as_float_tensor, check_int, check_seed, legacy_seed
 
 #: Entries of one side's block of stimuli in a streaming pass (4M: 32 MB in float64).
 BLOCK_ENTRIES = 2**22
@@ -211,7 +211,7 @@ def folds(n_stimuli: int, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.
 
 
 def check_folds(n_folds, seed) -> tuple[int, int]:
-    return check_int(n_folds, "n_folds", minimum=1), check_int(seed, "seed", minimum=0)
+    return check_int(n_folds, "n_folds", minimum=1), check_seed(seed, "seed")
 
 
 def cross_validated(name, source, target, n_folds, seed, fold_score) -> AlignmentResult:

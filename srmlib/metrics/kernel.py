@@ -162,6 +162,10 @@ def rsa(source, target, *, method: str = "spearman") -> AlignmentResult:
     method = check_choice(method, "method", ("spearman", "pearson"))
 
     x, y, dropped_x, dropped_y = prepare(source, target)
+    for name, side in (("source", x), ("target", y)):
+        if side.shape[1] < 2:  # correlation across units needs two of them
+            raise ValueError(f"rsa correlates across units, so it needs at least 2 varying "
+                             f"units on each side; {name} has {side.shape[1]}")
     keep = ~(np.all(x == x[:, :1], axis=1) | np.all(y == y[:, :1], axis=1))
     if keep.sum() < 3:
         raise ValueError("rsa needs at least 3 stimuli whose responses vary across units")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .._random import torch_seed
-from .._validation import as_float_tensor, check_choice, check_int, check_seed
+from .._validation import as_float_tensor, cast_checked, check_choice, check_int, check_seed
 
 __all__ = ["SAE_CLASSES", "SAELoss", "SparseAutoencoder", "create_sae", "register"]
 
@@ -283,4 +283,4 @@ def as_activations(activations, sae: SparseAutoencoder, name: str = "activations
     if x.shape[1] != sae.n_inputs:
         raise ValueError(f"{name} must have {sae.n_inputs} columns (the SAE's n_inputs), "
                          f"got shape {tuple(x.shape)}")
-    return x.to(sae.W_dec.dtype)
+    return cast_checked(x, sae.W_dec.dtype, name, user="the SAE")

@@ -152,11 +152,24 @@ def evaluate_sae(sae: SparseAutoencoder, activations, true_features=None, *,
     Returns
     -------
     SAEEvaluation
+
+    Raises
+    ------
+    ValueError
+        If ``activations`` have no variance (a single row, or rows all equal): the fraction of
+        variance unexplained divides by it, and no convention gives it a meaning (any error is
+        infinitely worse than the mean, which is exact).
     """
     if not isinstance(sae, SparseAutoencoder):
         raise TypeError(f"sae must be a SparseAutoencoder, got {type(sae).__name__}")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     x = as_activations(activations, sae, device=sae.W_dec.device)
+    x64 = x.double()
+    variance = float(((x64 - x64.mean(dim=0)) ** 2).sum())
+    if variance == 0:
+        raise ValueError(f"activations have no variance ({len(x)} row(s), all equal), and the "
+                         "fraction of variance unexplained divides by it; evaluate on varied "
+                         "activations (at least 2 distinct rows)")
     fires = torch.zeros(sae.n_latents, dtype=torch.float64, device=x.device)
     active, squared_error = [], []
     was_training = sae.training
@@ -173,13 +186,11 @@ def evaluate_sae(sae: SparseAutoencoder, activations, true_features=None, *,
         sae.train(was_training)
     active = torch.cat(active).cpu().numpy()
     squared_error = torch.cat(squared_error).cpu().numpy()
-    x64 = x.double()
-    variance = float(((x64 - x64.mean(dim=0)) ** 2).sum())
     firing_rate = (fires / len(x)).cpu().numpy()
     dead = firing_rate == 0
     match = None if true_features is None else match_features(sae.atoms, true_features,
                                                               threshold=threshold)
-    fvu = float(squared_error.sum()) / variance if variance > 0 else float("nan")
+    fvu = float(squared_error.sum()) / variance
     return SAEEvaluation(l0=float(active.mean()), fvu=fvu, dead=dead, n_dead=int(dead.sum()),
                          firing_rate=firing_rate, match=match, active=active,
                          squared_error=squared_error)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .._random import torch_seed
 from .._threads import blas_threads, torch_threads
 from .._validation import (check_bool, check_device, check_int, check_progress, check_real_in,
-                           check_seed)
+                           check_seed, diverged)
 from . import _numpy_step
 from .base import SAELoss, SparseAutoencoder, as_activations
 
@@ -191,6 +191,10 @@ def _train(sae, x, steps, batch_size, lr, dead_steps, resample_every, log_every,
                 and step <= steps - dead_steps):
             n_resampled += _resample(sae, x, since_fired >= dead_steps, train_step, resampling)
         if step % log_every == 0 or step == steps:
+            if not (np.isfinite([_number(loss.mse), _number(loss.penalty)]).all()
+                    and _finite_parameters(sae)):
+                raise diverged(step, lr, "SAE training", "activations",
+                               largest=float(x.abs().max()))
             logged["steps"].append(step)
             logged["mse"].append(_number(loss.mse))
             logged["penalty"].append(_number(loss.penalty))
@@ -236,6 +240,12 @@ class AutogradStep:
         for moment in ("exp_avg", "exp_avg_sq"):
             if moment in state:
                 state[moment].index_fill_(dim, index, 0.0)
+
+
+def _finite_parameters(sae: SparseAutoencoder) -> bool:
+    """Whether every weight is finite (checked when the losses are logged: a NaN weight stays
+    NaN, so a divergence is caught by the next log, at the latest at the last step)."""
+    return all(bool(torch.isfinite(p).all()) for p in sae.parameters())
 
 
 def _number(value) -> float:
