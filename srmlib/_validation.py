@@ -37,7 +37,10 @@ def as_float_tensor(x, name: str, *, ndim: int, device=None) -> torch.Tensor:
         if np.iscomplexobj(arr):
             raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
         dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-        t = torch.from_numpy(np.ascontiguousarray(arr, dtype=dtype))
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+        if any(stride < 0 for stride in arr.strides):  # an empty reversed view stays one
+            arr = arr.copy()
+        t = torch.from_numpy(arr)
     if device is not None:
         t = t.to(check_device(device))
     if t.ndim != ndim:

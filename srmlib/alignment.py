@@ -47,7 +47,8 @@ from . import sae as _sae
 from . import toy as _toy
 from ._threads import single_thread, torch_threads
 from ._random import torch_seed
-from ._validation import check_bool, check_choice, check_int, check_real, check_seed
+from ._validation import (check_bool, check_choice, check_int, check_real, check_real_array,
+                          check_seed)
 
 __all__ = [
     "COMPARISONS",
@@ -280,8 +281,8 @@ def paired_difference(values, baseline, *, confidence: float = 0.95) -> PairedDi
     >>> round(d.mean, 3), d.lower > 0.3
     (0.367, True)
     """
-    a = np.asarray(values, dtype=float)
-    b = np.asarray(baseline, dtype=float)
+    a = check_real_array(values, "values")
+    b = check_real_array(baseline, "baseline")
     if a.ndim != 1 or a.shape != b.shape or a.size == 0:
         raise ValueError(f"values and baseline must be 1-D, non-empty and of the same length "
                          f"(one per pair), got shapes {a.shape} and {b.shape}")
@@ -302,7 +303,7 @@ def feature_importance(kind: str, n_features: int) -> np.ndarray:
     ``"uniform"``: every feature 1. ``"power-law"`` (Longon et al., 2025): feature ``i`` has
     importance ``(1 + 2 i / n_features) ** -2``, from 1 down to about 0.11.
     """
-    kind = check_choice(kind, "importance", IMPORTANCES)
+    kind = check_choice(kind, "kind", IMPORTANCES)
     n_features = check_int(n_features, "n_features", minimum=1)
     if kind == "uniform":
         return np.ones(n_features)
@@ -417,8 +418,8 @@ def run_alignment_experiment(
     decoder_norm = check_choice(decoder_norm, "decoder_norm", _sae.DECODER_NORMS)
     sae_options = _check_sae_options(sae_options)
     n_train = check_int(n_train, "n_train", minimum=1)
-    n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=4 * n_folds)
     n_folds = check_int(n_folds, "n_folds", minimum=1)
+    n_stimuli = check_int(n_stimuli, "n_stimuli", minimum=4 * n_folds)
     metrics = dict(DEFAULT_METRICS if metrics is None else metrics)
     for name, (metric, options) in metrics.items():
         if metric not in _metrics.METRICS or not isinstance(options, dict):

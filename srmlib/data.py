@@ -470,6 +470,8 @@ def _existing_file(path, name: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path, got {type(path).__name__}")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a folder; give the file in it")
     if not path.is_file():
         raise FileNotFoundError(f"{name}: no file at {str(path)!r}")
     return path

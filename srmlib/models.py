@@ -38,8 +38,9 @@ from tqdm.auto import tqdm
 
 from ._random import torch_seed
 from ._threads import torch_threads
-from ._validation import (as_float_tensor, cast_checked, check_choice, check_int,
-                          check_optimiser, check_progress, check_real_in, check_seed, diverged)
+from ._validation import (as_float_tensor, cast_checked, check_choice, check_device,
+                          check_int, check_optimiser, check_progress, check_real_in, check_seed,
+                          diverged)
 from .activations import ACTIVATION_NAMES, make_activation, privileged_basis
 from .cache import cached_state
 
@@ -147,6 +148,7 @@ def capture_activations(
     dtype = parameter.dtype if parameter is not None else torch.float32
     if device is None:
         device = parameter.device if parameter is not None else torch.device("cpu")
+    device = check_device(device)
     x = _as_inputs(inputs, dtype, model=model)
     n_inputs = x.shape[0]
     largest = float(x.abs().max())
@@ -460,6 +462,9 @@ def train_autoencoder(
                         after_epoch=snapshot, momentum=momentum if optimizer == "sgd" else None,
                         fused=_fused(model))
         train_loss = _reconstruction_error(model, x)
+        if not math.isfinite(train_loss):  # the last step overshot to weights of ~1e38
+            raise diverged(epochs * -(-len(x) // batch_size), lr, "training", "inputs",
+                           largest=float(x.abs().max()))
         test_loss = None if held_out is None else _reconstruction_error(model, held_out)
     return AutoencoderLog(
         losses=np.array(losses), train_loss=train_loss, test_loss=test_loss,
@@ -735,6 +740,8 @@ def _as_inputs(inputs, dtype, name: str = "inputs", *, model: nn.Module | None =
     shape = tuple(x.shape)
     if len(shape) < 2:
         raise ValueError(f"{name} must have one input per row (at least 2-D), got shape {shape}")
+    if math.prod(shape) == 0:
+        raise ValueError(f"{name} is empty (shape {shape})")
     flat = as_float_tensor(x.reshape(shape[0], -1), name, ndim=2).reshape(shape)
     if model is not None:
         _check_fits(model, flat, name)
@@ -1048,6 +1055,9 @@ def fit_classifier(
     parameter = next(model.parameters())
     dtype, device = parameter.dtype, parameter.device
     epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    lr = check_real_in(lr, "lr", 0, low_open=True)
+    seed = check_seed(seed, "seed")
     x = _as_inputs(inputs, dtype, model=model)
     y = _as_labels(labels, len(x), "labels")
     test_x, test_y = test

@@ -572,6 +572,8 @@ def as_directions(directions) -> np.ndarray:
     """
     if isinstance(directions, torch.Tensor):
         directions = directions.detach().cpu().numpy()
+    if np.iscomplexobj(directions):  # numpy would drop the imaginary part with a warning
+        raise TypeError("directions must be an array of real numbers, got complex values")
     try:
         d = np.asarray(directions, dtype=np.float64)
     except (TypeError, ValueError):
