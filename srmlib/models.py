@@ -534,6 +534,8 @@ def fit_autoencoder(
     """
     dtype = torch.get_default_dtype()
     x = _as_inputs(inputs, dtype)
+    if x.ndim != 2:  # an MLP autoencoder reads flat rows
+        raise ValueError(f"inputs must be 2-D, (n, n_features), got shape {tuple(x.shape)}")
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
     held_out = None if test is None else _as_inputs(test, dtype, "test")
     on = (None if snapshot_inputs is None
@@ -756,13 +758,14 @@ def _check_fits(model: nn.Module, x: torch.Tensor, name: str = "inputs") -> None
     """
     first = {MLPClassifier: "hidden", MLPAutoencoder: "hidden", DeepMLP: "fc1"}.get(type(model))
     if first is not None:
-        expected = (getattr(model, first).in_features,)
-    elif isinstance(model, SmallCNN):
-        expected = (math.prod(model.input_shape),)
+        allowed = [(getattr(model, first).in_features,)]
+    elif isinstance(model, SmallCNN):  # its first layer reshapes flat rows to images
+        shape = model.input_shape
+        allowed = [(math.prod(shape),), shape, (1, *shape)]
     else:
         return
-    if tuple(x.shape[1:]) != expected:
-        raise ValueError(f"{name} must have shape (n, {expected[0]}) for this "
+    if tuple(x.shape[1:]) not in allowed:
+        raise ValueError(f"{name} must have shape (n, {allowed[0][0]}) for this "
                          f"{type(model).__name__} (one flat input per row), got shape "
                          f"{tuple(x.shape)}")
 

@@ -275,3 +275,30 @@ def test_malformed_mnist_data_raise(tmp_path, tiny_mnist):
     (tmp_path / "broken.npz").write_bytes(broken[:40] + b"\x00" * 50 + broken[90:])
     with pytest.raises(ValueError, match="broken.npz"):
         data.load_mnist(tmp_path / "broken.npz")
+
+
+def test_load_mnist_names_a_damaged_empty_or_non_finite_file(tmp_path, tiny_mnist):
+    """Issue 15: a truncated .npz was read as an IDX file ("labels_path is needed"), an empty
+    one failed in a reshape, and NaN or float32-overflowing pixels came back silently."""
+    images, labels = tiny_mnist
+    np.savez(tmp_path / "good.npz", x_train=images, y_train=labels)
+    whole = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "truncated_end").write_bytes(whole[:-30])  # no suffix: known by its zip header
+    for name in ("truncated.npz", "truncated_end"):
+        with pytest.raises(ValueError, match=f"{name}.*not a readable .npz.*truncated"):
+            data.load_mnist(tmp_path / name)
+    np.savez(tmp_path / "empty.npz", x_train=images[:0], y_train=labels[:0])
+    with pytest.raises(ValueError, match="empty.npz.*holds no images"):
+        data.load_mnist(tmp_path / "empty.npz")
+    pixels = images.astype(np.float64)
+    pixels[1, 2, 3] = np.nan
+    np.savez(tmp_path / "nan.npz", x_train=pixels, y_train=labels)
+    with pytest.raises(ValueError, match="nan.npz.*1 pixel.*NaN or infinite"):
+        data.load_mnist(tmp_path / "nan.npz")
+    np.savez(tmp_path / "big.npz", x_train=images * 1e39, y_train=labels)
+    with pytest.raises(ValueError, match="big.npz.*float32 range"):
+        data.load_mnist(tmp_path / "big.npz")
+    with pytest.raises(ValueError, match="path .* is a folder"):
+        data.load_mnist(tmp_path)
+    assert data.load_mnist(tmp_path / "good.npz").images.shape == (len(images), images[0].size)

@@ -321,3 +321,70 @@ def test_progress_must_be_a_boolean_or_none(mlp):
         models.train_classifier(mlp, x, np.array([0, 1, 2, 0]), epochs=1, progress="no")
     with pytest.raises(TypeError, match="progress must be True or False"):
         srmlib.spotlight_resonance(np.eye(3), progress=1)
+
+
+def test_capture_names_a_layer_that_returns_no_tensor_and_the_inputs_a_model_rejects():
+    """Issue 15: a layer returning None or a dict, and inputs of the wrong shape, ended in
+    torch's or Python's errors that named neither the layer nor the argument."""
+
+    class Returns(nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, x):
+            return self.value
+
+    class Model(nn.Module):
+        def __init__(self, value):
+            super().__init__()
+            self.odd = Returns(value)
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, x):
+            self.odd(x)
+            return self.linear(x)
+
+    for value, kind in ((None, "NoneType"), ({"a": torch.zeros(2)}, "dict")):
+        with pytest.raises(TypeError, match=f"layer 'odd' returned {kind}, not a tensor"):
+            models.capture_activations(Model(value), "odd", np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"layer 'odd' returned shape \(7,\) for a batch of 4"):
+        models.capture_activations(Model(torch.zeros(7)), "odd", np.zeros((4, 3)))
+    # any model: torch's own error, with a note saying what capture gave it
+    with pytest.raises(RuntimeError) as err:
+        models.capture_activations(Model(None), "linear", np.zeros((4, 5)))
+    assert "inputs of shape (4, 5)" in "".join(err.value.__notes__)
+    # srmlib's own models know their input width: a 3-D array no longer slips through the
+    # dense layer (torch applies it to the last axis) as activations of the wrong shape
+    mlp = models.MLPClassifier(4, 3, 2, seed=0)
+    for shape in ((5, 3), (5, 2, 4)):
+        with pytest.raises(ValueError, match=r"inputs must have shape \(n, 4\)"):
+            models.capture_activations(mlp, "activation", np.zeros(shape))
+
+
+def test_inputs_beyond_float32_are_refused_not_made_nan():
+    """Issue 15: float64 inputs of 1e39 are finite, but inf (then NaN) in the float32 model."""
+    mlp = models.MLPClassifier(4, 3, 2, seed=0)
+    big = np.full((5, 4), 1e39)
+    with pytest.raises(ValueError, match="inputs holds 20 value.*beyond the range of "
+                                         "torch.float32"):
+        models.capture_activations(mlp, "activation", big)
+    with pytest.raises(ValueError, match="inputs holds"):
+        models.train_classifier(mlp, big, np.arange(5) % 2, epochs=1)
+    # the largest float32 itself is still accepted (and its activations are finite here)
+    edge = np.zeros((5, 4))
+    edge[0, 0] = float(np.finfo(np.float32).max)
+    assert models.capture_activations(models.MLPClassifier(4, 3, 2, seed=0,
+                                                           activation="tanh"),
+                                      "activation", edge).activations.shape == (5, 3)
+
+
+def test_a_diverging_training_stops_with_an_error_naming_lr():
+    """Issue 15: a learning rate that diverges gave NaN weights and losses without a word."""
+    x = np.random.default_rng(0).random((40, 4))
+    ae = models.MLPAutoencoder(4, 6, 2, activation="relu", seed=0)
+    with pytest.raises(ValueError, match=r"training diverged.*by step \d+; lr=1e\+30"):
+        models.train_autoencoder(ae, x, epochs=3, lr=1e30, optimizer="sgd")
+    ae = models.MLPAutoencoder(4, 6, 2, activation="relu", seed=0)
+    log = models.train_autoencoder(ae, x, epochs=3, lr=1e-2, optimizer="sgd")
+    assert np.isfinite(log.losses).all() and np.isfinite(log.train_loss)

@@ -816,3 +816,37 @@ def test_chapter_5_code_computes_what_the_package_computes(planted, chapter_sae,
         assert total == pytest.approx(expected, rel=1e-5)
     for name, ours in zip(names, parameters):
         torch.testing.assert_close(ours.detach(), getattr(model, name).detach(), msg=name)
+
+
+def test_sae_refuses_what_float32_cannot_hold_and_stops_when_training_diverges():
+    """Issue 15: activations x 1e200 are finite in float64 and inf in the float32 SAE, and a
+    learning rate that diverges left NaN weights; both were silent. An SAE is not scale-
+    equivariant under Adam (its biases move by about lr per step whatever the data's scale,
+    and a ReLU SAE's L1 term grows as the scale, its error as the square), so data beyond
+    float32 are refused, not rescaled."""
+    x = np.random.default_rng(0).standard_normal((200, 3))
+    with pytest.raises(ValueError, match=r"activations holds 600 value.*beyond the range of "
+                                         r"torch.float32.*rescale activations"):
+        sae.train_sae(TopKSAE(3, 6, k=1, seed=0), x * 1e200, steps=5)
+    with pytest.raises(ValueError, match="activations holds"):
+        sae.evaluate_sae(TopKSAE(3, 6, k=1, seed=0), x * 1e200)
+    for make in (lambda: TopKSAE(3, 6, k=1, seed=0), lambda: ReLUSAE(3, 6, seed=0)):
+        # 1e30 fits float32, its square does not: the loss is inf from the first step
+        with pytest.raises(ValueError, match=r"SAE training diverged.*by step 20; lr=0.003.*"
+                                             r"largest \|value\| [0-9.]+e\+30"):
+            sae.train_sae(make(), x * 1e30, steps=60, log_every=20)
+        model = make()
+        log = sae.train_sae(model, x, steps=60, log_every=20)  # the same, sanely: no error
+        assert np.isfinite(log.mse).all()
+        assert all(bool(torch.isfinite(p).all()) for p in model.parameters())
+
+
+def test_evaluate_sae_refuses_activations_without_variance():
+    """Issue 15: one row, or rows all equal, gave FVU = NaN (0/0, or error/0): the mean
+    reconstructs them exactly, so no fraction of their variance means anything."""
+    model = TopKSAE(3, 6, k=1, seed=0)
+    for x in (np.ones((10, 3)), np.array([[0.5, -1.0, 2.0]])):
+        with pytest.raises(ValueError, match=r"activations have no variance \(\d+ row"):
+            sae.evaluate_sae(model, x)
+    varied = np.random.default_rng(1).standard_normal((10, 3))
+    assert np.isfinite(sae.evaluate_sae(model, varied).fvu)

@@ -380,3 +380,15 @@ def test_axis_alignment_rejects_bad_input(kwargs, error, match):
     kwargs = {"activations": np.random.default_rng(0).standard_normal((50, 4)), **kwargs}
     with pytest.raises(error, match=match):
         stats.axis_alignment(**kwargs)
+
+
+def test_wilson_interval_near_full_confidence_is_finite_and_widens():
+    """Issue 15: 0.5 + confidence / 2 rounds to 1 for confidence = 1 - 1e-16, so the quantile
+    was infinite and the interval NaN; from the small tail it stays finite, and it widens."""
+    widths = []
+    for confidence in (0.95, 1 - 1e-6, 1 - 1e-12, 1 - 1e-16):
+        low, high = stats.wilson_interval([0.3], n_samples=100, confidence=confidence)
+        assert np.isfinite(low).all() and np.isfinite(high).all(), confidence
+        assert 0.0 <= low[0] < 0.3 < high[0] <= 1.0, (confidence, low, high)
+        widths.append(high[0] - low[0])
+    assert np.all(np.diff(widths) > 0), widths
