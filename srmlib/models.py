@@ -128,10 +128,15 @@ def capture_activations(
     Raises
     ------
     ValueError
-        If ``layer`` names no submodule, is a module that is not part of ``model``, or does not
-        run exactly once per forward pass.
+        If ``layer`` names no submodule, is a module that is not part of ``model``, does not
+        run exactly once per forward pass, returns no row per input, or gives NaN or inf; if
+        ``inputs`` hold NaN/inf, values beyond the model's dtype (float64 ``1e39`` in a
+        float32 model), or, for srmlib's own models, rows of the wrong shape.
     TypeError
-        If ``model`` is not a module or ``layer`` neither a module nor a string.
+        If ``model`` is not a module, ``layer`` neither a module nor a string, or the layer
+        returns something other than a tensor. An error the model itself raises (a torch
+        shape error, for any other model) is raised as it is, with a note giving the inputs'
+        shape.
 
     Examples
     --------
@@ -646,6 +651,8 @@ def train_classifier(
     x = _as_inputs(inputs, dtype, model=model)
     y = _as_labels(labels, len(x), "labels")
     if test is not None:
+        if not isinstance(test, (tuple, list)) or len(test) != 2:
+            raise TypeError(f"test must be a pair (inputs, labels), got {type(test).__name__}")
         test_x, test_y = test
         test_x = _as_inputs(test_x, dtype, "test inputs", model=model)
         test_y = _as_labels(test_y, len(test_x), "test labels")

@@ -161,7 +161,7 @@ def test_feature_importance_profiles():
     # The paper's profile, written out: x_i = 1 + 2 i / 64 on [1, 3), importance x_i ** -2.
     assert power == pytest.approx([(1 + 2 * i / 64) ** -2 for i in range(64)])
     assert power[0] == 1.0 and 0.11 < power[-1] < 0.12 and np.all(np.diff(power) < 0)
-    with pytest.raises(ValueError, match="importance"):
+    with pytest.raises(ValueError, match="kind"):
         alignment.feature_importance("exponential", 4)
 
 

@@ -135,6 +135,14 @@ def train_sae(
     -------
     SAETrainingLog
 
+    Raises
+    ------
+    ValueError
+        If ``activations`` hold values beyond the SAE's dtype (float64 data of ``1e39`` for a
+        float32 SAE: refused, not rescaled, because Adam's steps of size ``lr`` make the
+        training depend on the data's scale), or if training diverges (a NaN or infinite
+        loss or weight at a logged step: too large an ``lr``, or data whose squares overflow).
+
     Examples
     --------
     >>> from srmlib.sae import TopKSAE
