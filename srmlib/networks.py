@@ -47,7 +47,8 @@ from . import sae as _sae
 from . import stats as _stats
 from ._random import stream, torch_seed
 from ._threads import torch_threads
-from ._validation import check_choice, check_int, check_real_in, check_seed
+from ._validation import (as_float_tensor, cast_checked, check_choice, check_int, check_real_in,
+                          check_seed)
 from .alignment import PairedDifference, paired_difference
 from .srm import epsilon_for_isotropic_fraction
 
@@ -430,7 +431,7 @@ def layer_saes(samples, *, n_latents: int, k: int, steps: int = 1000, batch_size
     -------
     trained, random : srmlib.sae.SparseAutoencoder
     """
-    samples = np.asarray(samples, dtype=np.float32)
+    samples = _float32(samples, "samples")
     n_inputs = samples.shape[1]
     trained = _sae.TopKSAE(n_inputs, n_latents, k=k, seed=torch_seed(seed, "networks.sae"))
     _sae.train_sae(trained, samples, steps=steps, batch_size=batch_size, lr=lr,
@@ -444,7 +445,7 @@ def layer_saes(samples, *, n_latents: int, k: int, steps: int = 1000, batch_size
 def encode(sae, samples) -> np.ndarray:
     """An SAE's latents of ``samples``, float64 numpy ``(n, n_latents)``."""
     with torch.no_grad(), torch_threads(1):
-        z = sae.encode(torch.as_tensor(np.asarray(samples, dtype=np.float32)))
+        z = sae.encode(torch.from_numpy(_float32(samples, "samples", sae)))
     return z.numpy().astype(np.float64)
 
 
@@ -498,7 +499,7 @@ def select_atoms(sae, samples, n_atoms: int, *, max_cosine: float = 0.9) -> np.n
     """
     n_atoms = check_int(n_atoms, "n_atoms", minimum=1)
     max_cosine = check_real_in(max_cosine, "max_cosine", 0, 1)
-    rate = _sae.evaluate_sae(sae, np.asarray(samples, dtype=np.float32)).firing_rate
+    rate = _sae.evaluate_sae(sae, _float32(samples, "samples", sae)).firing_rate
     atoms = sae.atoms
     kept: list[int] = []
     for index in np.argsort(-rate, kind="stable"):
@@ -510,6 +511,16 @@ def select_atoms(sae, samples, n_atoms: int, *, max_cosine: float = 0.9) -> np.n
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _float32(samples, name: str, sae=None) -> np.ndarray:
+    """``samples`` as a finite 2-D float32 array (with ``sae``: of its width); values float32
+    cannot hold are refused by name (a plain cast would make them inf)."""
+    x = as_float_tensor(samples, name, ndim=2).cpu()
+    if sae is not None and x.shape[1] != sae.n_inputs:
+        raise ValueError(f"{name} must have {sae.n_inputs} columns (the SAE's n_inputs), got "
+                         f"shape {tuple(x.shape)}")
+    return cast_checked(x, torch.float32, name, user="the SAE").numpy()
 
 
 def _subset(images: _data.ImageData, rows) -> _data.ImageData:
