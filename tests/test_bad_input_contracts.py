@@ -31,7 +31,6 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import srmlib
 from srmlib import (activations, alignment, bases, cache, data, metrics, models, networks, sae,
                     srm, stats, toy)
 from srmlib.runs import cli
@@ -148,8 +147,6 @@ def _task():
     return networks.load_task("digits", seed=0)
 
 
-CHOICE_ARGS = ("spearman", "pearson")
-
 ENTRIES = [
     Entry("srm.spotlight_resonance", srm.spotlight_resonance,
           dict(activations=X, basis=B, resolution=8),
@@ -232,12 +229,12 @@ ENTRIES = [
                metric=Choice(tuple(metrics.METRICS)), n_folds=Int(1), seed=Seed()),
           extra=dict(target={"other stimuli": X[:-1]})),
     Entry("metrics.rsa", metrics.rsa, dict(source=X, target=X[:, ::-1]),
-          dict(source=Array(), target=Array(), method=Choice(CHOICE_ARGS)),
+          dict(source=Array(), target=Array(), method=Choice(("spearman", "pearson"))),
           extra=dict(source={"one unit": X[:, :1]}, target={"one unit": X[:, :1]})),
     Entry("toy.ToyConfig", toy.ToyConfig, dict(n_features=4, n_hidden=2, n_instances=2),
           dict(n_features=Int(1), n_hidden=Int(1), n_instances=Int(1),
-               feature_probability=Real(0, 1, low_open=True), importance_decay=Real(0, low_open=True),
-               hidden_activation=Choice(("linear", "relu")))),
+               feature_probability=Real(0, 1, low_open=True),
+               importance_decay=Real(0, low_open=True), hidden_activation=Choice(("linear", "relu")))),
     Entry("toy.ToyModel", toy.ToyModel,
           dict(config=toy.ToyConfig(n_features=4, n_hidden=2, n_instances=2), seed=0),
           dict(seed=Seed(), init_std=Real(0, low_open=True, optional=True)),
