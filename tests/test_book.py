@@ -384,3 +384,21 @@ def test_strip_solutions_keeps_the_exercise_around_a_solution():
     ])
     cells = editions.strip_notebook_solutions(notebook).cells
     assert [c.source for c in cells] == ["```{exercise}\n:label: ex-a\n\nDo it.\n```", "After.", "kept = True"]
+
+
+def test_execution_cache_is_keyed_on_the_code_of_chapters_that_other_chapters_run(tmp_path):
+    """Chapter 8 runs chapter 1 through srmlib.runs: an edit to chapter 1's code must re-execute
+    chapter 8 too, an edit to its prose must not."""
+    editions = editions_extension()
+    (tmp_path / "notebooks").mkdir()
+    run = tmp_path / "notebooks" / "01_run.md"
+    run.write_text("# One\n\nProse.\n\n```{code-cell} ipython3\nx = 1\n```\n")
+    (tmp_path / "notebooks" / "08_runner.md").write_text(
+        '# Eight\n\n```{code-cell} ipython3\nsweep = runs.sweep("01", grid)\n```\n')
+    (tmp_path / "notebooks" / "02_other.md").write_text("# Two\n\n```{code-cell} ipython3\ny = 2\n```\n")
+    assert editions.chapters_run_by_chapters(tmp_path) == [run]
+    before = editions.code_hash([run])
+    run.write_text(run.read_text().replace("Prose.", "Other prose."))
+    assert editions.code_hash([run]) == before, "a prose edit changed the key"
+    run.write_text(run.read_text().replace("x = 1", "x = 2"))
+    assert editions.code_hash([run]) != before, "a code edit kept the key"

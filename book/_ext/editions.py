@@ -14,7 +14,10 @@
   calls srmlib gives other outputs when srmlib changes, which the chapter's code cannot show:
   so the cache lives in ``_build/.jupyter_cache/srmlib-<hash>`` beside the sources, one per
   state of ``srmlib/`` and ``constraints.txt``, and any change there starts an empty one (the
-  others are removed). Both editions built from the same sources share it.
+  others are removed). A chapter that runs another through ``srmlib.runs`` (chapter 8 runs
+  chapter 1) depends on that chapter's code too, so the code cells of every chapter run that way
+  are part of the key as well (their prose is not). Both editions built from the same sources
+  share the cache.
 - **The exercise list.** The directive ``{exercise-list}`` lists every chapter's exercises,
   read from the chapters' sources at build time, with a link to each and its kind
   (predict first, self-checking, or open), so the teachers' page never lists an exercise that
@@ -40,6 +43,7 @@ from sphinx_exercise.nodes import solution_end_node, solution_node, solution_sta
 
 EDITIONS = ("full", "student")
 CACHE_INPUTS = ("srmlib", "constraints.txt")  # what the chapters' outputs depend on besides their code
+RUNS_A_CHAPTER = re.compile(r"\bruns\.\w+\(\s*[\"'](\d\d)[\"']")  # runs.sweep("01", ...)
 SOLUTION_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}")
 SOLUTION_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}")
 EXERCISE = re.compile(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
@@ -139,6 +143,24 @@ def sources_hash(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def chapters_run_by_chapters(confdir: Path) -> list[Path]:
+    """The chapters that another chapter executes through ``srmlib.runs`` (e.g. ``"01"``)."""
+    sources = sorted((confdir / "notebooks").glob("*.md"))
+    numbers = {n for path in sources for n in RUNS_A_CHAPTER.findall(path.read_text())}
+    return [path for path in sources if path.name[:2] in numbers]
+
+
+def code_hash(chapters: list[Path]) -> str:
+    """A digest of the chapters' code cells: what jupyter-cache keys a notebook on."""
+    import jupytext
+
+    digest = hashlib.sha256()
+    for path in chapters:
+        code = [cell.source for cell in jupytext.read(path).cells if cell.cell_type == "code"]
+        digest.update(path.name.encode() + b"\0" + "\0".join(code).encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def srmlib_root(confdir: Path) -> Path:
     """The folder with srmlib's sources: the book's, or (a copy of the book's pages, as the tests
     build) that of the srmlib that is imported."""
@@ -153,8 +175,11 @@ def key_cache_on_srmlib(app: Sphinx, config) -> None:
     """Point jupyter-cache at a cache for this state of srmlib, unless a path is configured."""
     if config.nb_execution_mode != "cache" or config.nb_execution_cache_path:
         return
-    caches = Path(app.confdir) / "_build" / ".jupyter_cache"
-    current = caches / f"srmlib-{sources_hash(srmlib_root(Path(app.confdir)))}"
+    confdir = Path(app.confdir)
+    caches = confdir / "_build" / ".jupyter_cache"
+    key = hashlib.sha256((sources_hash(srmlib_root(confdir))
+                          + code_hash(chapters_run_by_chapters(confdir))).encode()).hexdigest()[:16]
+    current = caches / f"srmlib-{key}"
     if caches.is_dir():
         for old in caches.iterdir():
             if old.is_dir() and old.name.startswith("srmlib-") and old != current:
