@@ -19,9 +19,9 @@
   are part of the key as well (their prose is not). Both editions built from the same sources
   share the cache.
 - **The exercise list.** The directive ``{exercise-list}`` lists every chapter's exercises,
-  read from the chapters' sources at build time, with a link to each and its kind
-  (predict first, self-checking, or open), so the teachers' page never lists an exercise that
-  is gone or misses a new one.
+  read from the chapters' sources at build time, with a link to each, its kind (predict first,
+  self-checking, or open) and where it suits a course (in class, homework, discussion), so the
+  teachers' page never lists an exercise that is gone or misses a new one.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from sphinx_exercise.nodes import solution_end_node, solution_node, solution_sta
 EDITIONS = ("full", "student")
 CACHE_INPUTS = ("srmlib", "constraints.txt")  # what the chapters' outputs depend on besides their code
 RUNS_A_CHAPTER = re.compile(r"\bruns\.\w+\(\s*[\"'](\d\d)[\"']")  # runs.sweep("01", ...)
+USE = {"self-checking": "homework", "predict first": "in class", "open": "discussion or written homework"}
 SOLUTION_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}")
 SOLUTION_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}")
 EXERCISE = re.compile(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1[ \t]*$", re.M | re.S)
@@ -189,9 +190,9 @@ def key_cache_on_srmlib(app: Sphinx, config) -> None:
 
 # --- the exercise list -----------------------------------------------------------------------
 
-def chapter_files(confdir: Path) -> list[Path]:
+def chapter_files(confdir: Path, toc_path: str = "_toc.yml") -> list[Path]:
     """The toc's chapters (files under notebooks/), in reading order."""
-    toc = yaml.safe_load((confdir / "_toc.yml").read_text())
+    toc = yaml.safe_load((confdir / toc_path).read_text())
 
     def files(entries) -> list[str]:
         return [f for e in entries for f in [e["file"], *files(e.get("sections", []))]]
@@ -210,6 +211,7 @@ def exercises_of(text: str) -> list[dict]:
             continue
         prose = " ".join(line.strip() for line in body.splitlines()
                          if line.strip() and not line.lstrip().startswith(":"))
+        prose = re.sub(r"^\*\*[^*]+\*\*\s*", "", prose)  # "**Predict before you run.**": the kind says it
         solution = re.search(r"\{solution-start\}\s*" + re.escape(label.group(1)) + r"\b(.*?)\{solution-end\}",
                              text[match.end():], re.S)
         code = solution.group(1) if solution else ""
@@ -232,7 +234,7 @@ class ExerciseList(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         confdir = Path(self.env.srcdir)
         lines = []
-        for path in chapter_files(confdir):
+        for path in chapter_files(confdir, getattr(self.config, "external_toc_path", "_toc.yml")):
             self.env.note_dependency(str(path))
             text = path.read_text()
             title = re.search(r"^# (.+)$", text, re.M)
@@ -241,7 +243,8 @@ class ExerciseList(SphinxDirective):
             lines.append(f"- {{doc}}`{title.group(1) if title else path.stem} <{doc}>`"
                          f" ({len(exercises)} exercise{'s' if len(exercises) != 1 else ''})")
             for exercise in exercises:
-                lines.append(f"  - {{ref}}`{exercise['label']}` *({exercise['kind']})*: "
+                lines.append(f"  - {{ref}}`{exercise['label']}` *({exercise['kind']}; "
+                             f"{USE[exercise['kind']]})*: "
                              f"{exercise['summary']}")
         container = nodes.container(classes=["exercise-list"])
         self.state.nested_parse(lines, self.content_offset, container)  # MyST, like the page
