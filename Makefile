@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_CPU := torch==$(shell sed -n 's/^torch==//p' constraints.txt)+cpu
 
-.PHONY: book test vendor lab bench lock clean
+.PHONY: book book-student test vendor lab bench lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,16 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	touch $@
 
-## book: execute every chapter and build the website into _build/html (a failing cell fails)
+## book: execute every chapter and build the website into _build/html (a failing cell fails).
+## Chapters whose code cells (and srmlib) did not change since the last build reuse their outputs
+## from the execution cache in _build/.jupyter_cache (book/_ext/editions.py); `make clean` empties it.
 book: $(INSTALLED) vendor
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+## book-student: the same website without solutions (every exercise kept), into
+## _build/student/_build/html; it reuses the outputs `make book` cached (or fills the cache)
+book-student: $(INSTALLED) vendor
+	SRMLIB_EDITION=student $(BIN)/jupyter-book build . --path-output _build/student --warningiserror --keep-going
 
 ## test: unit tests, the docstrings' examples (doctests), every chapter through nbval
 ## (quick=True), srmlib's wheel installed into a fresh venv (tests/test_install.py), a fresh

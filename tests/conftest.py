@@ -1,15 +1,18 @@
 """Shared test setup: figures drawn off-screen and closed after each test, and one fresh build
-of the whole book, shared by the page checks (test_book.py) and the browser checks
-(test_website.py).
+of the whole book in each edition (full, and the student edition without solutions), shared by
+the page checks (test_book.py) and the browser checks (test_website.py).
 
 It is built the way `make book` builds it: the browser assets are vendored first
 (tools/vendor_assets.py, a no-op when they are already there), then `jupyter-book build` with
-the same flags as the Makefile's `book` recipe (test_book.py checks they stay the same), into a
-temporary directory so that a reader's `_build/` is neither used nor disturbed.
+the same flags as the Makefile's `book` and `book-student` recipes (test_book.py checks they
+stay the same), from a temporary copy of the sources into a temporary directory, so that a
+reader's `_build/` and its execution cache are neither used nor disturbed. The student edition
+reuses the outputs the full build cached, so it adds a build without execution.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -72,17 +75,49 @@ def _quick_book_sources(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    """The HTML output directory of a fresh build of the book, chapters in quick mode."""
+def book_sources(tmp_path_factory) -> Path:
+    """The quick-mode copy of the book's sources that both editions are built from."""
     vendor = subprocess.run([sys.executable, str(ROOT / "tools" / "vendor_assets.py")],
                             capture_output=True, text=True, timeout=600)
     assert vendor.returncode == 0, f"vendoring the website's assets failed:\n{vendor.stderr}"
-    out = tmp_path_factory.mktemp("book")
-    sources = _quick_book_sources(tmp_path_factory.mktemp("book-sources"))
+    return _quick_book_sources(tmp_path_factory.mktemp("book-sources"))
+
+
+def _build_book(sources: Path, out: Path, edition: str) -> str:
+    """``jupyter-book build`` as the Makefile runs it (``make book``, ``make book-student``);
+    returns its log."""
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jupyter_book), "build", str(sources), "--path-output", str(out), *BOOK_BUILD_FLAGS],
-        capture_output=True, text=True, timeout=1800,
+        capture_output=True, text=True, timeout=1800, env={**os.environ, "SRMLIB_EDITION": edition},
     )
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def built_site(book_sources, tmp_path_factory) -> Path:
+    """The HTML output directory of a fresh build of the book, chapters in quick mode.
+
+    Chapters execute through the execution cache (``_config.yml``), which lives beside the
+    sources: these are a fresh copy, so the cache starts empty and every chapter is executed
+    here, never taken from a reader's earlier build.
+    """
+    assert not (book_sources / "_build").exists(), "the test build must start from an empty cache"
+    out = tmp_path_factory.mktemp("book")
+    log = _build_book(book_sources, out, "full")
+    not_executed = [page for page in chapter_pages()
+                    if f"{page}.md: Executed notebook in" not in log]
+    assert not not_executed, f"chapters the test build did not execute: {not_executed}"
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_student_site(built_site, book_sources, tmp_path_factory) -> Path:
+    """The student edition (``make book-student``) of the same sources: it reuses the outputs
+    the full build cached, so it executes nothing."""
+    out = tmp_path_factory.mktemp("book-student")
+    log = _build_book(book_sources, out, "student")
+    executed = [page for page in chapter_pages() if f"{page}.md: Executing notebook" in log]
+    assert not executed, f"the student edition re-executed {executed} instead of using the cache"
     return out / "_build" / "html"

@@ -12,12 +12,14 @@ import base64
 import importlib
 import inspect
 import io
+import importlib.util
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from PIL import Image
 
 from .conftest import BOOK_BUILD_FLAGS, ROOT, chapter_pages, toc_files
@@ -235,3 +237,170 @@ def test_tests_build_the_book_like_make_book():
     build = next(line for line in recipe.splitlines() if "jupyter-book build" in line)
     assert build.split("jupyter-book build .", 1)[1].split() == BOOK_BUILD_FLAGS
     assert "vendor" in re.search(r"^book:(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+
+
+def test_make_book_student_builds_like_make_book():
+    """`make book-student` is `make book` with SRMLIB_EDITION=student and its own output folder."""
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^book-student:(.*)\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe and "vendor" in recipe.group(1)
+    build = next(line for line in recipe.group(2).splitlines() if "jupyter-book build" in line)
+    assert build.split()[0] == "SRMLIB_EDITION=student"
+    options = build.split("jupyter-book build .", 1)[1].split()
+    assert options[:2] == ["--path-output", "_build/student"] and options[2:] == BOOK_BUILD_FLAGS
+
+
+# --- the exercises, the teachers' page and the student edition ------------------------------
+
+EXERCISE_OPTIONS = re.compile(r"^```+\{exercise\}[^\n]*\n((?::[^\n]*\n)*)", re.M)
+SOLUTION = re.compile(r"^```+\{solution-start\}\s*(\S+).*?^```+\{solution-end\}[^\n]*\n```+\n", re.M | re.S)
+CODE_CELL = re.compile(r"^```+\{code-cell\}[^\n]*\n(.*?)^```+\n", re.M | re.S)
+
+
+def exercise_labels(page: str) -> list[str]:
+    """The chapter's exercise labels, read from its source (independently of book/_ext)."""
+    text = (ROOT / f"{page}.md").read_text()
+    return [label.group(1) for block in EXERCISE_OPTIONS.finditer(text)
+            if (label := re.search(r"^:label:\s*(\S+)", block.group(1), re.M))]
+
+
+def solution_code_lines(page: str) -> dict[str, list[str]]:
+    """For each solution: its code lines that appear nowhere else in the chapter's source, so
+    finding one on a page means the solution is shown."""
+    text = (ROOT / f"{page}.md").read_text()
+    outside = SOLUTION.sub("", text)
+    found = {}
+    for solution in SOLUTION.finditer(text):
+        code = "\n".join(cell.group(1) for cell in CODE_CELL.finditer(solution.group(0)))
+        lines = [line.strip() for line in code.splitlines()]
+        found[solution.group(1)] = [line for line in lines if len(line) >= 12 and line not in outside]
+    return found
+
+
+def page_text(html_path: Path) -> str:
+    """What a reader sees: the page without its tags (highlighted code becomes plain text)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", html_path.read_text()))
+
+
+def test_solutions_belong_to_exercises_and_can_be_found():
+    """Every solution answers an exercise of its chapter, and the student-edition check below has
+    solution code to look for in every chapter with solutions."""
+    for page in chapter_pages():
+        labels, solutions = exercise_labels(page), solution_code_lines(page)
+        assert set(solutions) <= set(labels), f"{page}: solutions to no exercise: {set(solutions) - set(labels)}"
+        assert not solutions or any(solutions.values()), f"{page}: no solution has a code line of its own"
+
+
+@pytest.mark.parametrize("edition", ["full", "student"])
+def test_teaching_page_lists_every_exercise(built_site, built_student_site, edition):
+    """book/teaching.md's list is generated from the chapters: it links every exercise, once."""
+    site = built_site if edition == "full" else built_student_site
+    hrefs = parse(site / "book" / "teaching.html").hrefs
+    for page in chapter_pages():
+        for label in exercise_labels(page):
+            assert hrefs.count(f"../{page}.html#{label}") == 1, f"teaching page: no single link to {page}#{label}"
+    listed = {h.split("#")[1] for h in hrefs if h.startswith("../notebooks/") and "#" in h}
+    every = {label for page in chapter_pages() for label in exercise_labels(page)}
+    assert listed <= every, f"teaching page lists exercises no chapter has: {listed - every}"
+
+
+@pytest.mark.parametrize("page", [p for p in chapter_pages() if solution_code_lines(p)])
+def test_student_edition_keeps_exercises_and_drops_solutions(built_site, built_student_site, page):
+    """The full edition shows every solution (folded); the student one keeps every exercise and
+    shows no solution code: not on the page, not in the .md or .ipynb downloads."""
+    full, student = built_site / f"{page}.html", built_student_site / f"{page}.html"
+    full_text, student_text = page_text(full), page_text(student)
+    solutions = solution_code_lines(page)
+    for label in exercise_labels(page):
+        assert f'id="{label}"' in full.read_text() and f'id="{label}"' in student.read_text(), (
+            f"{page}: exercise {label} is missing from an edition")
+    n_shown = len(re.findall(r'class="solution\b', full.read_text()))  # sphinx-exercise's admonition
+    assert n_shown == len(solutions), f"{page}: the full edition shows {n_shown} of {len(solutions)} solutions"
+    assert 'class="solution' not in student.read_text(), f"{page}: the student edition shows a solution"
+    downloads = {kind: (built_student_site / "_sources" / f"{page}{kind}").read_text() for kind in (".md", ".ipynb")}
+    for label, lines in solutions.items():
+        assert not lines or any(line in full_text for line in lines), (
+            f"{page}: the full edition lacks the solution to {label}")
+        for where, text in [("page", student_text), *downloads.items()]:
+            shown = [line for line in lines if line in text]
+            assert not shown, f"{page}: the student edition's {where} shows the solution to {label}: {shown}"
+    for kind, text in downloads.items():
+        assert "solution-start" not in text and "solution-end" not in text, f"{page}{kind}: solution markers left"
+        assert all(label in text for label in exercise_labels(page)), f"{page}{kind}: an exercise went missing"
+    notebook = nbformat.reads(downloads[".ipynb"], as_version=4)
+    nbformat.validate(notebook)
+
+
+def editions_extension():
+    """book/_ext/editions.py, the Sphinx extension behind the editions and the cache's key."""
+    spec = importlib.util.spec_from_file_location("editions", ROOT / "book" / "_ext" / "editions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_execution_cache_is_keyed_on_srmlib(tmp_path):
+    """A change to srmlib or constraints.txt moves the book to a new, empty execution cache, so
+    no chapter shows outputs that today's library would not give; bytecode does not count."""
+    editions = editions_extension()
+    (tmp_path / "srmlib" / "sub").mkdir(parents=True)
+    (tmp_path / "srmlib" / "a.py").write_text("x = 1\n")
+    (tmp_path / "srmlib" / "sub" / "b.py").write_text("y = 2\n")
+    (tmp_path / "constraints.txt").write_text("numpy==2.0\n")
+    before = editions.sources_hash(tmp_path)
+    (tmp_path / "srmlib" / "__pycache__").mkdir()
+    (tmp_path / "srmlib" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert editions.sources_hash(tmp_path) == before
+    for path, text in [("srmlib/sub/b.py", "y = 3\n"), ("constraints.txt", "numpy==2.1\n")]:
+        original = (tmp_path / path).read_text()
+        (tmp_path / path).write_text(text)
+        assert editions.sources_hash(tmp_path) != before, f"a change to {path} kept the cache"
+        (tmp_path / path).write_text(original)
+    (tmp_path / "srmlib" / "a.py").rename(tmp_path / "srmlib" / "c.py")
+    assert editions.sources_hash(tmp_path) != before, "a renamed module kept the cache"
+
+
+def test_config_executes_through_the_keyed_cache():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert "cache" not in config["execute"], "an explicit cache path would bypass srmlib's key"
+    assert config["sphinx"]["local_extensions"]["editions"] == "book/_ext"
+
+
+def test_strip_solutions_keeps_the_exercise_around_a_solution():
+    editions = editions_extension()
+    text = ("Intro.\n\n```{exercise}\n:label: ex-a\n\nDo it.\n```\n\n```{solution-start} ex-a\n"
+            ":class: dropdown\n```\n\nWhy.\n\n```{code-cell} ipython3\nanswer = 42\n```\n\n"
+            "```{solution-end}\n```\n\nAfter.\n")
+    stripped, inside = editions.strip_solutions(text)
+    assert not inside
+    assert stripped == "Intro.\n\n```{exercise}\n:label: ex-a\n\nDo it.\n```\n\n\nAfter.\n"
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-a\n\nDo it.\n```\n\n"
+                                      "```{solution-start} ex-a\n:class: dropdown\n```\n\nWhy."),
+        nbformat.v4.new_code_cell("answer = 42"),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\nAfter."),
+        nbformat.v4.new_code_cell("kept = True"),
+    ])
+    cells = editions.strip_notebook_solutions(notebook).cells
+    assert [c.source for c in cells] == ["```{exercise}\n:label: ex-a\n\nDo it.\n```", "After.", "kept = True"]
+
+
+def test_execution_cache_is_keyed_on_the_code_of_chapters_that_other_chapters_run(tmp_path):
+    """Chapter 8 runs chapter 1 through srmlib.runs: an edit to chapter 1's code must re-execute
+    chapter 8 too, an edit to its prose must not."""
+    editions = editions_extension()
+    (tmp_path / "notebooks").mkdir()
+    run = tmp_path / "notebooks" / "01_run.md"
+    run.write_text("# One\n\nProse.\n\n```{code-cell} ipython3\nx = 1\n```\n")
+    (tmp_path / "notebooks" / "08_runner.md").write_text(
+        '# Eight\n\n```{code-cell} ipython3\nsweep = runs.sweep("01", grid)\n```\n')
+    (tmp_path / "notebooks" / "02_other.md").write_text("# Two\n\n```{code-cell} ipython3\ny = 2\n```\n")
+    assert editions.chapters_run_by_chapters(tmp_path) == [run]
+    before = editions.code_hash([run])
+    run.write_text(run.read_text().replace("Prose.", "Other prose."))
+    assert editions.code_hash([run]) == before, "a prose edit changed the key"
+    run.write_text(run.read_text().replace("x = 1", "x = 2"))
+    assert editions.code_hash([run]) != before, "a code edit kept the key"

@@ -7,7 +7,8 @@ every image loaded, math typeset by MathJax without errors; on chapter pages als
 math, the executed-notebook download works, and every matplotlib ``to_jshtml`` animation
 changes its frame when its slider is moved (a chapter whose source makes an animation must
 show one); widget outputs left on a page are drawn by the embedded widget manager. A full-page screenshot of each page in the light and the dark theme is saved in
-``_build/screenshots/`` for a person to look at.
+``_build/screenshots/`` for a person to look at. The student edition's chapters (no solutions)
+get the same checks, without screenshots.
 
 Chromium comes from the system (Debian's ``chromium``, or the path in $CHROMIUM); Playwright's
 own browser downloads are not used. Without Chromium these tests are skipped locally, and fail
@@ -73,17 +74,27 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def site_url(browser, request):
-    """The fresh build served on 127.0.0.1 (built after the browser check, so a skip is quick)."""
-    built_site = request.getfixturevalue("built_site")
-    handler = functools.partial(QuietHandler, directory=str(built_site))
+def serve(folder):
+    """Serve a folder on 127.0.0.1; yields its URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site_url(browser, request):
+    """The fresh build served on 127.0.0.1 (built after the browser check, so a skip is quick)."""
+    yield from serve(request.getfixturevalue("built_site"))
+
+
+@pytest.fixture(scope="module")
+def student_site_url(browser, request):
+    """The student edition (no solutions) of the same sources, served the same way."""
+    yield from serve(request.getfixturevalue("built_student_site"))
 
 
 def is_chapter(page: str) -> bool:
@@ -206,8 +217,7 @@ def screenshot(tab, page: str, theme: str) -> None:
     tab.screenshot(path=SCREENSHOTS / f"{page.replace('/', '__')}-{theme}.png", full_page=True)
 
 
-@pytest.mark.parametrize("page", toc_files())
-def test_page_works_offline_in_a_browser(browser, site_url, page):
+def check_page(browser, site_url: str, page: str, screenshots: bool) -> None:
     tab, problems = open_page(browser, site_url, page)
     try:
         check_math(tab, page)
@@ -216,11 +226,24 @@ def test_page_works_offline_in_a_browser(browser, site_url, page):
             check_notebook_download(tab, page)
         check_animations(tab, page)
         check_widgets(tab, page)
-        screenshot(tab, page, "light")
-        screenshot(tab, page, "dark")
+        if screenshots:
+            screenshot(tab, page, "light")
+            screenshot(tab, page, "dark")
         tab.wait_for_load_state("networkidle")
     except AssertionError as error:
         raise AssertionError("\n".join([str(error), *problems])) from None
     finally:
         tab.context.close()
-    assert not problems, f"{page}:\n" + "\n".join(problems)
+    assert not problems, f"{site_url}{page}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", toc_files())
+def test_page_works_offline_in_a_browser(browser, site_url, page):
+    check_page(browser, site_url, page, screenshots=True)
+
+
+@pytest.mark.parametrize("page", ["book/teaching", *(p for p in toc_files() if is_chapter(p))])
+def test_student_page_works_offline_in_a_browser(browser, student_site_url, page):
+    """The student edition's chapters (and the teachers' page) render as the full edition's do:
+    math, figures, animations and widgets, the .ipynb download, nothing from outside."""
+    check_page(browser, student_site_url, page, screenshots=False)
