@@ -52,6 +52,14 @@ def test_capture_check_explains_each_mistake(mistake, hint):
     assert "fn(model, " in str(info.value)  # names the case
 
 
+def test_capture_check_explains_numpy_on_a_tensor_that_requires_grad():
+    def with_grad(model, layer, inputs):
+        return np.asarray(_capture(model, layer, inputs, no_grad=False).numpy())
+
+    with pytest.raises(AssertionError, match=r"raised RuntimeError(.|\n)*torch.no_grad\(\)"):
+        exercises.check_capture(with_grad)
+
+
 def test_capture_check_accepts_the_library_and_tensors():
     from srmlib import models
 

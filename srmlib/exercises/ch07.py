@@ -36,7 +36,10 @@ def _call(fn: Callable, where: str, *args):
         raise
     except Exception as err:  # noqa: BLE001 - reported to the learner, with a hint
         text = f"{where} raised {type(err).__name__}: {err}"
-        if "dtype" in str(err) or "Double" in str(err):
+        if "requires grad" in str(err):
+            text += ("\n  hint: run the forward pass under torch.no_grad(): activations are "
+                     "data, and no graph should be built for them")
+        elif "dtype" in str(err) or "Double" in str(err):
             text += ("\n  hint: the inputs are float64 numpy arrays and the model's weights are "
                      "float32: convert with torch.as_tensor(inputs, dtype=torch.float32)")
         raise AssertionError(text) from None
