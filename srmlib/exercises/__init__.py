@@ -22,6 +22,14 @@ check                                  chapter  the learner writes
 :func:`check_matching_score`           5        ``fn(atoms, features) -> float``
 :func:`check_threshold_sae`            5        a registered SAE class (``sae.ReLUSAE`` with a
                                                 fixed threshold)
+:func:`check_semi_matching`            6        ``fn(source, target) -> float`` (in-sample)
+:func:`check_cka`                      6        ``fn(source, target) -> float`` (linear CKA)
+:func:`check_paired_difference`        6        ``fn(values, baseline, confidence)`` ->
+                                                ``(mean, sem, lower)``
+:func:`check_sign_flip_prediction`     6        a label: which metrics a negated unit changes
+:func:`check_capture`                  7        ``fn(model, layer, inputs) -> (n_inputs, n_units)``
+:func:`check_channel_vectors`          7        ``fn(feature_maps) -> (n_samples, channels)``
+:func:`check_convergence_prediction`   7        a label: trained or untrained networks agree more
 =====================================  =======  ==============================================
 """
 
@@ -29,15 +37,25 @@ from .ch01 import check_arc_counts, check_isotropic_expectation, check_probe, ch
 from .ch02 import check_rotation_p_value, check_wilson_interval
 from .ch04 import check_feature_dimensionality, check_interference
 from .ch05 import check_matching_score, check_threshold_sae
+from .ch06 import (check_cka, check_paired_difference, check_semi_matching,
+                   check_sign_flip_prediction)
+from .ch07 import check_capture, check_channel_vectors, check_convergence_prediction
 
 __all__ = [
     "check_arc_counts",
+    "check_capture",
+    "check_channel_vectors",
+    "check_cka",
+    "check_convergence_prediction",
     "check_feature_dimensionality",
     "check_interference",
     "check_isotropic_expectation",
     "check_matching_score",
+    "check_paired_difference",
     "check_probe",
     "check_rotation_p_value",
+    "check_semi_matching",
+    "check_sign_flip_prediction",
     "check_spotlight_resonance",
     "check_threshold_sae",
     "check_wilson_interval",
