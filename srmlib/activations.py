@@ -20,17 +20,23 @@ builds one by name. :func:`axis_harmonic` and :func:`empty_sector` are statistic
 result for :func:`srmlib.stats.rotation_test` (does a representation prefer this basis?),
 :func:`basis_preference` runs that test in several bases at once,
 :func:`preference_change` asks whether that preference changed between two representations
-(a trained network and the same network untrained; Adam and SGD), and :func:`class_selectivity` scores basis directions as "grandmother neurons". The isotropic
+(a trained network and the same network untrained; Adam and SGD), and :func:`class_selectivity` scores basis directions as "grandmother neurons".
+:func:`pppm_density` and :func:`quantisation` look at PPPM's angular density (are
+representations gathered onto discrete directions? Bird, 2025b, arXiv:2507.12070), and
+:func:`quantisation_test` compares the latter with randomly rotated bases. The isotropic
 ones follow Bird (2025), "The Spotlight Resonance Method", arXiv:2505.13471, but are written to
 be finite, with finite gradients, at and near ``x = 0``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import nn
 
+from ._random import stream
 from ._validation import (as_float_tensor, check_choice, check_int, check_real, check_real_in,
                           check_seed)
 from ._threads import single_thread, torch_threads
@@ -42,15 +48,21 @@ __all__ = [
     "ELEMENTWISE",
     "IsotropicReLU",
     "IsotropicTanh",
+    "PPPMDensity",
+    "QUANTISATION_HARMONICS",
     "RotatedActivation",
+    "angular_power",
     "axis_harmonic",
     "basis_preference",
     "class_selectivity",
     "cone_cosines",
     "empty_sector",
     "make_activation",
+    "pppm_density",
     "preference_change",
     "privileged_basis",
+    "quantisation",
+    "quantisation_test",
 ]
 
 #: Elementwise activations by name; each also exists in a rotated basis as ``"rotated_<name>"``.
@@ -423,3 +435,258 @@ def cone_cosines(activations, basis) -> np.ndarray:
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return np.divide(x @ b.T, norms, out=np.zeros((len(x), len(b))), where=norms > 0)
+
+
+# --------------------------------------------------------------------------- quantisation
+
+
+def _plane_angles(activations, basis, epsilon: float):
+    """In-plane angles and plane cosines of the samples near each plane, and the plane of each.
+
+    The frame of :func:`srmlib.pppm` (``u = b_i/|b_i|``, ``v`` the unit part of ``b_j``
+    orthogonal to ``u``), planes ``(i, j)`` with ``i < j`` in :func:`numpy.triu_indices` order;
+    a sample is kept in a plane when its plane cosine is at least ``epsilon``. Zero rows are
+    never kept. Returns the angles, the plane cosines, the planes (``(m,)`` each) and the
+    number of planes.
+    """
+    x = as_float_tensor(activations, "activations", ndim=2).cpu().numpy().astype(np.float64)
+    b = np.eye(x.shape[1]) if basis is None else as_float_tensor(
+        basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
+    if b.shape[1] != x.shape[1] or len(b) < 2:
+        raise ValueError(f"basis must have shape (k >= 2, {x.shape[1]}) to match activations "
+                         f"of shape {x.shape}, got {b.shape}")
+    epsilon = check_real_in(epsilon, "epsilon", 0, 1, low_open=True, high_open=True)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    unit = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+    lengths = np.linalg.norm(b, axis=1)
+    if np.any(lengths == 0):
+        raise ValueError("basis has a zero vector")
+    i, j = np.triu_indices(len(b), k=1)
+    g = (b @ b.T)[i, j] / lengths[i]  # b_j . u
+    s = np.sqrt(np.maximum(lengths[j] ** 2 - g**2, 0.0))  # |part of b_j orthogonal to u|
+    if np.any(s <= 1e-9 * lengths[j]):
+        raise ValueError("basis has two parallel vectors: they span no plane")
+    y = unit @ b.T
+    along_u = y[:, i] / lengths[i]
+    along_v = (y[:, j] - g * along_u) / s
+    r2 = along_u**2 + along_v**2
+    sample, plane = np.nonzero(r2 >= epsilon**2)
+    phi = np.arctan2(along_v[sample, plane], along_u[sample, plane])
+    return phi, np.sqrt(np.minimum(r2[sample, plane], 1.0)), plane, len(i)
+
+
+def angular_power(activations, basis=None, *, epsilon: float, max_harmonic: int = 12) -> np.ndarray:
+    """How far PPPM's angular density is from isotropic, harmonic by harmonic.
+
+    In each plane ``(b_i, b_j)`` (all pairs ``i < j``) the samples within ``arccos(epsilon)``
+    of the plane (:func:`srmlib.pppm`) have in-plane angles ``phi``. Isotropic data give them a
+    uniform density, ``1 / (2 pi)``, so the density divided by that (the *normalised* density,
+    1 where there is no structure) is ``1 + 2 sum_k |c_k| cos(k phi - arg c_k)`` with
+    ``c_k = E[exp(i k phi)]``. This returns, for ``k = 1 .. max_harmonic``, an unbiased
+    estimate of ``|c_k|^2`` pooled over planes: the mean of ``cos(k (phi_s - phi_t))`` over all
+    pairs ``s != t`` of samples kept in the same plane,
+    ``sum_planes (|sum_s exp(i k phi_s)|^2 - n) / sum_planes n (n - 1)``. Its expectation is
+    exactly 0 for isotropic data whatever the number of samples (a U-statistic; a plug-in
+    ``|mean exp(i k phi)|^2`` would be biased by ``1/n``), and ``2 sum_k`` of it is the
+    variance of the normalised density (Parseval). It depends on the angles only through their
+    differences, so it does not care *where* in a plane the density peaks, only how sharply.
+    Chapter 3 ("Quantised representations").
+
+    Parameters
+    ----------
+    activations : array_like or torch.Tensor, shape (n, d)
+        Zero rows are left out.
+    basis : array_like, shape (k, d), optional
+        Default the neurons. Any basis of non-parallel vectors; the planes are all pairs.
+    epsilon : float
+        In ``(0, 1)``: the smallest plane cosine (``|proj(x)| / |x|``) of a kept sample.
+    max_harmonic : int
+        The highest harmonic ``k``.
+
+    Returns
+    -------
+    ndarray, shape (max_harmonic,)
+        ``|c_k|^2`` for ``k = 1 .. max_harmonic``; NaN if no plane keeps two samples.
+    """
+    max_harmonic = check_int(max_harmonic, "max_harmonic", minimum=1)
+    with single_thread():
+        phi, _, plane, n_planes = _plane_angles(activations, basis, epsilon)
+        n = np.bincount(plane, minlength=n_planes).astype(np.float64)
+        pairs = float((n * (n - 1)).sum())
+        power = np.empty(max_harmonic)
+        turn = np.exp(1j * phi)
+        term = np.ones_like(turn)
+        for k in range(max_harmonic):
+            term *= turn  # exp(i (k + 1) phi)
+            re = np.bincount(plane, term.real, minlength=n_planes)
+            im = np.bincount(plane, term.imag, minlength=n_planes)
+            power[k] = float((re**2 + im**2 - n).sum())
+    return power / pairs if pairs > 0 else np.full(max_harmonic, np.nan)
+
+
+#: Harmonics of :func:`quantisation`: finer than a quarter turn (k >= 4), down to 30 degrees.
+QUANTISATION_HARMONICS = (4, 12)
+
+
+def quantisation(activations, basis=None, *, epsilon: float,
+                 harmonics: tuple[int, int] = QUANTISATION_HARMONICS) -> float:
+    """Fine angular structure of PPPM's normalised density: a statistic of quantisation.
+
+    ``2 sum_{k=lo}^{hi} |c_k|^2`` from :func:`angular_power`: the variance of the part of the
+    normalised angular density (1 for isotropic data) made of harmonics ``lo .. hi``, pooled
+    over planes. Representations gathered onto a few discrete directions in each plane have
+    sharp peaks, hence power at high harmonics; a continuous spread has little. The default
+    ``(4, 12)`` leaves out the broad shapes (``k <= 3``: a common mean direction of the data,
+    a half-plane left empty), which are not discreteness, and stops at peaks 30 degrees apart.
+    0 in expectation for isotropic data; invariant to turning the angles within a plane, and
+    to rotating the data and the basis together.
+
+    Parameters
+    ----------
+    activations, basis, epsilon
+        As for :func:`angular_power`.
+    harmonics : (int, int)
+        The first and last harmonic, ``1 <= lo <= hi``.
+
+    Returns
+    -------
+    float
+    """
+    if (not isinstance(harmonics, tuple) or len(harmonics) != 2
+            or not all(isinstance(h, (int, np.integer)) for h in harmonics)
+            or not 1 <= harmonics[0] <= harmonics[1]):
+        raise ValueError(f"harmonics must be a pair of ints 1 <= lo <= hi, got {harmonics!r}")
+    lo, hi = (int(h) for h in harmonics)
+    return float(2.0 * angular_power(activations, basis, epsilon=epsilon,
+                                     max_harmonic=hi)[lo - 1:].sum())
+
+
+def quantisation_test(activations, bases, *, epsilon: float, n_rotations: int = 19,
+                      seed: int = 0, harmonics: tuple[int, int] = QUANTISATION_HARMONICS) -> dict:
+    """Is a representation quantised onto *this* basis? :func:`quantisation` against random bases.
+
+    The statistic in each given basis is compared with the same statistic in ``n_rotations``
+    randomly rotated copies of it, as :func:`srmlib.stats.rotation_test` does for SRM. A random
+    rotation keeps everything about the data that does not depend on the basis, clusters of
+    similar samples included, so a representation that is merely clustered scores alike in all
+    bases; one gathered onto directions fixed by the basis scores higher in it. The rotations
+    come from a stream of their own (``seed``, purpose ``"quantisation_test.rotations"``): the
+    same for every basis and every representation given the same seed, and never the basis
+    ``random_rotation(d, seed)``.
+
+    Parameters
+    ----------
+    activations : array_like, shape (n, d)
+    bases : dict of str to array_like, shape (k, d)
+    epsilon, harmonics
+        As for :func:`quantisation`.
+    n_rotations : int
+        Random bases, at least 1.
+    seed : int
+
+    Returns
+    -------
+    dict of str to RotationTest
+        One per basis (``statistic="quantisation"``, ``result=None``).
+    """
+    x = as_float_tensor(activations, "activations", ndim=2).cpu().numpy().astype(np.float64)
+    x = x[np.any(x != 0, axis=1)]
+    if not isinstance(bases, dict) or not bases:
+        raise TypeError("bases must be a non-empty dict of basis names to bases")
+    n_rotations = check_int(n_rotations, "n_rotations", minimum=1)
+    tests = {}
+    for name, basis in bases.items():
+        basis = as_float_tensor(basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
+        rotations = stream(seed, "quantisation_test.rotations")
+        observed = quantisation(x, basis, epsilon=epsilon, harmonics=harmonics)
+        null = np.array([quantisation(x, basis @ random_rotation(x.shape[1], rotations).T,
+                                      epsilon=epsilon, harmonics=harmonics)
+                         for _ in range(n_rotations)])
+        p_value = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_rotations)
+        tests[name] = RotationTest(
+            observed=observed, null=null, p_value=p_value, statistic="quantisation",
+            result=None, epsilon=float(epsilon), n_rotations=n_rotations, seed=seed,
+            n_samples=len(x), n_dims=x.shape[1])
+    return tests
+
+
+@dataclass(frozen=True)
+class PPPMDensity:
+    """PPPM's density, pooled over planes, divided by what isotropic data would give.
+
+    Attributes
+    ----------
+    density : ndarray, shape (n_radii, n_angles)
+        Observed fraction of the kept projections in each (ring, sector) bin divided by the
+        isotropic fraction: 1 where there is no structure.
+    angle_edges : ndarray, shape (n_angles + 1,)
+        Sector edges in radians, from 0 to ``2 pi``.
+    radius_edges : ndarray, shape (n_radii + 1,)
+        Ring edges in plane cosine, from ``epsilon`` to 1; each ring holds the same share of
+        isotropic data.
+    epsilon : float
+    n_points, n_planes, n_dims : int
+        Projections kept (all planes together), planes, and the data's dimension.
+    """
+
+    density: np.ndarray
+    angle_edges: np.ndarray
+    radius_edges: np.ndarray
+    epsilon: float
+    n_points: int
+    n_planes: int
+    n_dims: int
+
+
+def pppm_density(activations, basis=None, *, epsilon: float, n_angles: int = 72,
+                 n_radii: int = 4) -> PPPMDensity:
+    """PPPM's density in the unit disc, pooled over all planes, normalised by isotropic data.
+
+    Each sample within ``arccos(epsilon)`` of the plane ``(b_i, b_j)`` (all ``i < j``) is the
+    point of angle ``phi`` (its in-plane direction, :func:`srmlib.pppm`'s frame) and radius
+    ``r``, its plane cosine in ``[epsilon, 1]``. The points of all planes are binned in
+    ``n_angles`` sectors and ``n_radii`` rings, and each bin's share is divided by the share
+    that directions drawn uniformly on the sphere would give it, computed exactly: their angle
+    is uniform, and ``r^2`` follows ``Beta(1, (d - 2) / 2)``, so given ``r >= epsilon`` the
+    ring ``[r_0, r_1]`` holds ``((1 - r_0^2)^m - (1 - r_1^2)^m) / (1 - epsilon^2)^m`` of them
+    (``m = (d - 2) / 2``). The rings are chosen to hold equal isotropic shares. Bird's
+    reference code divides by a Monte-Carlo picture of Gaussian data instead; the exact
+    expectation needs no sampling. 1 means "as isotropic data"; the angle is measured from
+    ``b_i`` towards ``b_j``, so peaks at the same angle in every plane survive the pooling and
+    peaks at random angles average out.
+
+    Parameters
+    ----------
+    activations : array_like, shape (n, d)
+    basis : array_like, shape (k, d), optional
+        Default the neurons.
+    epsilon : float
+        In ``(0, 1)``.
+    n_angles, n_radii : int
+        Sectors and rings (one ring when ``d = 2``, where every sample lies in the plane).
+
+    Returns
+    -------
+    PPPMDensity
+    """
+    n_angles = check_int(n_angles, "n_angles", minimum=1)
+    n_radii = check_int(n_radii, "n_radii", minimum=1)
+    with single_thread():
+        phi, r, _, n_planes = _plane_angles(activations, basis, epsilon)
+    n_dims = as_float_tensor(activations, "activations", ndim=2).shape[1]
+    m = (n_dims - 2) / 2
+    if m == 0:
+        n_radii = 1
+        radius_edges = np.array([epsilon, 1.0])
+    else:
+        share = 1.0 - np.arange(n_radii + 1) / n_radii  # isotropic share beyond each edge
+        radius_edges = np.sqrt(1.0 - (1.0 - epsilon**2) * share ** (1.0 / m))
+        radius_edges[[0, -1]] = epsilon, 1.0
+    angle_edges = np.linspace(0.0, 2 * np.pi, n_angles + 1)
+    counts, _, _ = np.histogram2d(np.clip(r, epsilon, 1.0), np.mod(phi, 2 * np.pi),
+                                  bins=[radius_edges, angle_edges])
+    expected = len(phi) / (n_angles * n_radii)
+    density = counts / expected if len(phi) else np.full_like(counts, np.nan)
+    return PPPMDensity(density=density, angle_edges=angle_edges, radius_edges=radius_edges,
+                       epsilon=float(epsilon), n_points=len(phi), n_planes=n_planes,
+                       n_dims=n_dims)

@@ -101,3 +101,18 @@ def test_alignment_animation_is_an_offline_player():
 def test_alignment_over_training_takes_an_x_label():
     ax = plot_alignment_over_training([0, 50, 100], {"a": [0, 1, 2]}, xlabel="training (%)")
     assert ax.get_xlabel() == "training (%)"
+
+
+def test_pppm_density_figure():
+    import matplotlib.pyplot as plt
+
+    from srmlib.activations import pppm_density
+    from srmlib.plotting.activations import plot_pppm_density
+
+    x = np.random.default_rng(0).standard_normal((500, 4))
+    ax = plot_pppm_density(pppm_density(x, epsilon=0.5), title="isotropic")
+    assert ax.name == "polar" and ax.get_title() == "isotropic" and ax.get_xlabel()
+    assert len(ax.collections) == 1
+    with pytest.raises(TypeError, match="PPPMDensity"):
+        plot_pppm_density(x)
+    plt.close("all")

@@ -17,6 +17,8 @@ check                                  chapter  the learner writes
 :func:`check_arc_counts`               1        ``fn(lo, width, n_angles) -> (n_angles,)``
 :func:`check_wilson_interval`          2        ``fn(p, n, confidence) -> (low, high)``
 :func:`check_rotation_p_value`         2        ``fn(observed, null) -> float``
+:func:`check_isotropic_tanh`           3        ``fn(x) -> (n, d)`` (torch)
+:func:`check_angular_power`            3        ``fn(angles, k) -> float``
 :func:`check_feature_dimensionality`   4        ``fn(directions) -> (n_features,)``
 :func:`check_interference`             4        ``fn(directions) -> (n_features,)``
 :func:`check_matching_score`           5        ``fn(atoms, features) -> float``
@@ -31,10 +33,14 @@ check                                  chapter  the learner writes
 :func:`check_channel_vectors`          7        ``fn(feature_maps) -> (n_samples, channels)``
 :func:`check_convergence_prediction`   7        a label: trained or untrained networks agree more
 =====================================  =======  ==============================================
+
+Predict-first questions take the learner's choice, a label such as ``"a"``:
+:func:`check_untrained_quantisation_prediction` (chapter 3).
 """
 
 from .ch01 import check_arc_counts, check_isotropic_expectation, check_probe, check_spotlight_resonance
 from .ch02 import check_rotation_p_value, check_wilson_interval
+from .ch03 import check_angular_power, check_isotropic_tanh, check_untrained_quantisation_prediction
 from .ch04 import check_feature_dimensionality, check_interference
 from .ch05 import check_matching_score, check_threshold_sae
 from .ch06 import (check_cka, check_paired_difference, check_semi_matching,
@@ -42,6 +48,7 @@ from .ch06 import (check_cka, check_paired_difference, check_semi_matching,
 from .ch07 import check_capture, check_channel_vectors, check_convergence_prediction
 
 __all__ = [
+    "check_angular_power",
     "check_arc_counts",
     "check_capture",
     "check_channel_vectors",
@@ -50,6 +57,7 @@ __all__ = [
     "check_feature_dimensionality",
     "check_interference",
     "check_isotropic_expectation",
+    "check_isotropic_tanh",
     "check_matching_score",
     "check_paired_difference",
     "check_probe",
@@ -58,5 +66,6 @@ __all__ = [
     "check_sign_flip_prediction",
     "check_spotlight_resonance",
     "check_threshold_sae",
+    "check_untrained_quantisation_prediction",
     "check_wilson_interval",
 ]

@@ -23,6 +23,7 @@ from .activations import (
     plot_alignment_over_training,
     plot_basis_preference,
     plot_digit_grid,
+    plot_pppm_density,
 )
 from .explorer import PPPMFigure, SRMFigure
 from .metrics import plot_alignment_bars, plot_correlation_matrix
@@ -53,6 +54,7 @@ __all__ = [
     "plot_basis_preference",
     "plot_correlation_matrix",
     "plot_digit_grid",
+    "plot_pppm_density",
     "plot_sweep",
     "OKABE_ITO",
     "PALETTE",

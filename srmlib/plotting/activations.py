@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # IPython comes with the book extra, not with srmlib itself
     from IPython.display import HTML
 
 __all__ = ["alignment_animation", "plot_basis_preference", "plot_alignment_over_training",
-           "plot_digit_grid"]
+           "plot_digit_grid", "plot_pppm_density"]
 
 
 @_styled
@@ -228,3 +228,59 @@ def alignment_animation(results, epochs, *, title: str = "SRM after epoch {}",
             ax.legend(fontsize="small", loc="upper right")
 
     return animate(fig, len(results), draw, fps)
+
+
+@_styled
+def plot_pppm_density(density, ax: Axes | None = None, *, title: str | None = None,
+                      limit: float = 8.0, colorbar: bool = True) -> Axes:
+    """A :class:`srmlib.activations.PPPMDensity` as a polar image, 1 (isotropic) in white.
+
+    The angle is the in-plane angle from ``b_i`` towards ``b_j`` (radians); the rings go from
+    plane cosine ``epsilon`` (inside) to 1 (outside), drawn equally wide since each holds the
+    same share of isotropic data (their edges label the radial ticks). The colour scale is logarithmic and
+    symmetric about 1: red where there are more samples than isotropic data would put there,
+    blue where fewer, clipped at ``limit`` times and ``1 / limit`` times.
+
+    Parameters
+    ----------
+    density : srmlib.activations.PPPMDensity
+    ax : matplotlib.axes.Axes, optional
+        A polar Axes (``subplot_kw={"projection": "polar"}``).
+    title : str, optional
+    limit : float
+        Ratio at which the colours saturate, above 1.
+    colorbar : bool
+        Draw a colour bar beside the disc.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from matplotlib.colors import LogNorm
+
+    from ..activations import PPPMDensity
+
+    if not isinstance(density, PPPMDensity):
+        raise TypeError(f"density must be a PPPMDensity, got {type(density).__name__}")
+    limit = check_real_in(limit, "limit", 1, math.inf, low_open=True)
+    ax = _new_axes(ax, polar=True, figsize=(4.2, 4.0))
+    values = np.clip(density.density, 1 / limit, limit)  # empty bins: the darkest blue
+    # Rings of equal isotropic share drawn equally wide (a plane cosine near 1 is rare in many
+    # dimensions, and drawn to scale the outer ring would fill the disc), labelled by cosine.
+    n_rings = len(density.radius_edges) - 1
+    drawn = np.linspace(0.3, 1.0, n_rings + 1)
+    theta, radius = np.meshgrid(density.angle_edges, drawn)
+    mesh = ax.pcolormesh(theta, radius, values, cmap="RdBu_r", norm=LogNorm(1 / limit, limit),
+                         shading="flat")
+    ax.set_ylim(0, 1)
+    ax.set_yticks(drawn, [f"{r:.2f}" for r in density.radius_edges], fontsize="x-small")
+    ax.set_xticks(np.arange(4) * np.pi / 2, ["0", r"$\pi/2$", r"$\pi$", r"$3\pi/2$"])
+    ax.set_xlabel("in-plane angle (rad); rings: cosine to the plane,\n"
+                  "each holding the same share of isotropic data", fontsize="small")
+    ax.set_title(title if title is not None else
+                 f"PPPM density / isotropic ({density.n_points} points, {density.n_planes} planes)",
+                 fontsize="small")
+    if colorbar:
+        bar = ax.figure.colorbar(mesh, ax=ax, shrink=0.7, pad=0.12)
+        bar.set_label("density / isotropic", fontsize="small")
+    return ax
