@@ -15,29 +15,62 @@ check                                  chapter  the learner writes
 :func:`check_isotropic_expectation`    1        ``fn(n_dims, epsilon) -> float``
 :func:`check_spotlight_resonance`      1        ``fn(activations, basis, i, j, epsilon, angles)``
 :func:`check_arc_counts`               1        ``fn(lo, width, n_angles) -> (n_angles,)``
+:func:`check_dense_relu_prediction`    1        a choice, ``"a"``, ``"b"`` or ``"c"``
 :func:`check_wilson_interval`          2        ``fn(p, n, confidence) -> (low, high)``
 :func:`check_rotation_p_value`         2        ``fn(observed, null) -> float``
+:func:`check_epsilon_for_fraction`     2        ``fn(n_dims, fraction) -> float``
+:func:`check_sample_size_prediction`   2        a choice, ``"a"``, ``"b"`` or ``"c"``
 :func:`check_feature_dimensionality`   4        ``fn(directions) -> (n_features,)``
 :func:`check_interference`             4        ``fn(directions) -> (n_features,)``
 :func:`check_matching_score`           5        ``fn(atoms, features) -> float``
+:func:`check_sae_scores`               5        ``fn(x, x_hat, z) -> (l0, fvu, n_dead)``
+:func:`check_chance_width_prediction`  5        a choice, ``"a"``, ``"b"`` or ``"c"``
 :func:`check_threshold_sae`            5        a registered SAE class (``sae.ReLUSAE`` with a
                                                 fixed threshold)
+:func:`check_grid_points`              8        ``fn(grid, fixed) -> list of dict``
+:func:`check_seed_summary`             8        ``fn(rows, name) -> (mean, sem)``
+:func:`check_parameters_prediction`    8        a choice, ``"a"`` to ``"d"``
 =====================================  =======  ==============================================
 """
 
-from .ch01 import check_arc_counts, check_isotropic_expectation, check_probe, check_spotlight_resonance
-from .ch02 import check_rotation_p_value, check_wilson_interval
+from .ch01 import (
+    check_arc_counts,
+    check_dense_relu_prediction,
+    check_isotropic_expectation,
+    check_probe,
+    check_spotlight_resonance,
+)
+from .ch02 import (
+    check_epsilon_for_fraction,
+    check_rotation_p_value,
+    check_sample_size_prediction,
+    check_wilson_interval,
+)
 from .ch04 import check_feature_dimensionality, check_interference
-from .ch05 import check_matching_score, check_threshold_sae
+from .ch05 import (
+    check_chance_width_prediction,
+    check_matching_score,
+    check_sae_scores,
+    check_threshold_sae,
+)
+from .ch08 import check_grid_points, check_parameters_prediction, check_seed_summary
 
 __all__ = [
     "check_arc_counts",
+    "check_chance_width_prediction",
+    "check_dense_relu_prediction",
+    "check_epsilon_for_fraction",
     "check_feature_dimensionality",
+    "check_grid_points",
     "check_interference",
     "check_isotropic_expectation",
     "check_matching_score",
+    "check_parameters_prediction",
     "check_probe",
     "check_rotation_p_value",
+    "check_sae_scores",
+    "check_sample_size_prediction",
+    "check_seed_summary",
     "check_spotlight_resonance",
     "check_threshold_sae",
     "check_wilson_interval",
