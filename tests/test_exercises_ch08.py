@@ -113,3 +113,13 @@ def _refused(given) -> bool:
     except (TypeError, ValueError):
         return True
     return False
+
+
+def test_seed_summary_check_rejects_non_functions_and_reports_non_numbers():
+    with pytest.raises(TypeError, match="must be a function"):
+        exercises.check_seed_summary([1.0, 0.1])
+    with pytest.raises(AssertionError, match="returned NaN") as info:
+        exercises.check_seed_summary(lambda rows, name: (np.nan, np.nan))
+    assert "four seeds" in str(info.value) and "status is 'ok'" not in str(info.value)
+    with pytest.raises(AssertionError, match=r"shape \(3,\), expected shape \(2,\)"):
+        exercises.check_seed_summary(lambda rows, name: (1.0, 0.1, 4))
