@@ -1,7 +1,7 @@
 """Exercises of chapter 1, "Spotlight Resonance from first principles".
 
-:func:`check_probe`, :func:`check_isotropic_expectation`, :func:`check_spotlight_resonance`
-and :func:`check_arc_counts`.
+:func:`check_probe`, :func:`check_isotropic_expectation`, :func:`check_spotlight_resonance`,
+:func:`check_arc_counts` and the prediction :func:`check_dense_relu_prediction`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scipy.linalg import expm
 
 from ..bases import plane_frame, random_rotation
 from ..srm import isotropic_expectation, spotlight_resonance
-from ._checks import TWO_PI, as_array, check_callable, fail, fmt, hint
+from ._checks import TWO_PI, Prediction, as_array, check_callable, fail, fmt, hint
 
 
 def check_probe(probe: Callable, *, seed: int = 0) -> None:
@@ -258,3 +258,43 @@ def _norm_hint(got: np.ndarray) -> str | None:
     if not math.isclose(norm, 1.0, rel_tol=1e-6):
         return f"the probe should have unit length, but |p| = {norm:.6f}"
     return None
+
+
+# --------------------------------------------------------------------------- predictions
+
+#: Where dense ReLU data resonate under the narrow spotlight. Chapter 1 measures it after the
+#: exercise and asserts that the outcome is :attr:`Prediction.correct`.
+DENSE_RELU_PREDICTION = Prediction(
+    "check_dense_relu_prediction",
+    {"a": "at the positive axes, as for the chapter's sparse ReLU data: a ReLU aligns its "
+          "layer with the neurons",
+     "b": "at the diagonal, as for directions that are merely non-negative",
+     "c": "nowhere in particular: axes and diagonal equal within the noise"},
+    correct="b",
+    why=("A sample sits on an axis only when a single neuron fires; with bias +1 each neuron "
+         "fires 84% of the time, so the data are nearly the positive orthant's directions, "
+         "which put 4 p0 at the diagonal and 2 p0 at an axis: the axes need sparsity."),
+    hints={
+        "a": "the sparse ReLU data peak at the axes because many samples have a single active "
+             "neuron. With bias +1, how often does a sample of 8 neurons have only one?",
+        "c": "non-negativity alone is not neutral: the chapter's orthant control puts 2 p0 at "
+             "an axis and 4 p0 at the diagonal of a cone narrower than pi/4. What do dense "
+             "ReLU data look like?",
+    },
+)
+
+
+def check_dense_relu_prediction(answer: str) -> None:
+    """Check a prediction: where dense ReLU data (bias +1) peak under a narrow spotlight.
+
+    Parameters
+    ----------
+    answer : str
+        ``"a"``, ``"b"`` or ``"c"``, one of :data:`DENSE_RELU_PREDICTION`'s choices.
+
+    Raises
+    ------
+    AssertionError
+        For a wrong or unknown label, with a hint.
+    """
+    DENSE_RELU_PREDICTION.check(answer)

@@ -1,6 +1,7 @@
 """Exercises of chapter 2, "SRM in practice: choosing the resolution".
 
-:func:`check_wilson_interval` and :func:`check_rotation_p_value`.
+:func:`check_wilson_interval`, :func:`check_rotation_p_value`, :func:`check_epsilon_for_fraction`
+and the prediction :func:`check_sample_size_prediction`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..srm import epsilon_for_isotropic_fraction
 from ..stats import wilson_interval
-from ._checks import as_array, check_callable, fail, hint
+from ._checks import Prediction, as_array, check_callable, fail, hint
 
 
 def check_wilson_interval(fn: Callable) -> None:
@@ -110,3 +112,89 @@ def check_rotation_p_value(fn: Callable, *, seed: int = 0) -> None:
         fail(where, expected, got, hint(got, hints, atol=1e-12))
     print(f"check_rotation_p_value passed: {len(cases)} cases (extremes, ties, a single "
           "rotation).")
+
+
+def check_epsilon_for_fraction(fn: Callable) -> None:
+    """Check ``fn(n_dims, fraction)``: the ``epsilon`` whose cone holds ``fraction`` of random
+    directions.
+
+    The reference is :func:`srmlib.epsilon_for_isotropic_fraction`, the inverse in ``epsilon``
+    of the isotropic baseline ``1/2 I_{1-eps^2}((d-1)/2, 1/2)`` (for ``fraction > 1/2`` the cone
+    is wider than a hemisphere and ``epsilon`` is negative), from 2 to 4096 dimensions and for
+    fractions from 0.001 to 0.99.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(n_dims, fraction)`` with an int ``n_dims >= 2`` and a float ``fraction`` in
+        ``(0, 1)``; returns a float in ``(-1, 1)``.
+
+    Raises
+    ------
+    AssertionError
+        On the first wrong value, naming ``n_dims`` and ``fraction``.
+    """
+    from scipy import special
+
+    check_callable(fn, "fn")
+    n_checked = 0
+    for n_dims in (2, 3, 8, 64, 512, 4096):
+        for fraction in (0.01, 0.001, 0.1, 0.3, 0.5, 0.7, 0.99):
+            expected = epsilon_for_isotropic_fraction(n_dims, fraction)
+            where = f"fn(n_dims={n_dims}, fraction={fraction})"
+            got = as_array(fn(n_dims, fraction), where, ())
+            if np.isclose(got, expected, rtol=1e-6, atol=1e-9):
+                n_checked += 1
+                continue
+            tail = min(fraction, 1 - fraction)
+            half_beta = math.sqrt(max(0.0, 1 - special.betaincinv(n_dims / 2, 0.5, 2 * tail)))
+            hints = [
+                (epsilon_for_isotropic_fraction(n_dims, fraction / 2) if fraction < 1 else np.nan,
+                 "the cone holds half of I_{1-eps^2}((d-1)/2, 1/2) (the incomplete beta counts "
+                 "both opposite caps): solve 1/2 I = fraction, i.e. betaincinv(..., 2 * fraction)"),
+                (abs(expected), "for fraction > 1/2 the cone is wider than a hemisphere, so "
+                                "epsilon is negative: eps(f) = -eps(1 - f)"),
+                (-expected, "the sign is reversed: a small fraction is a narrow cone, epsilon "
+                            "close to +1"),
+                (math.acos(expected), "this is the cone's half-angle arccos(epsilon); return "
+                                      "epsilon, the cosine"),
+                (half_beta if fraction <= 0.5 else -half_beta,
+                 "the first beta parameter is (n_dims - 1)/2, not n_dims/2"),
+                (float(special.ndtri(1 - fraction)) / math.sqrt(n_dims),
+                 "z/sqrt(d) is only the large-dimension approximation; invert the exact "
+                 "baseline (scipy.special.betaincinv)"),
+            ]
+            fail(where, expected, got, hint(got, hints, atol=1e-9))
+    print(f"check_epsilon_for_fraction passed: {n_checked} values (2 to 4096 dimensions, "
+          "fractions from 0.001 to 0.99, negative epsilon above one half).")
+
+
+#: How the noise of an SRM value changes with the number of samples. Chapter 2 measures it
+#: after the exercise and asserts that the outcome is :attr:`Prediction.correct`.
+SAMPLE_SIZE_PREDICTION = Prediction(
+    "check_sample_size_prediction",
+    {"a": "it falls to a quarter: four times the data, a quarter of the noise",
+     "b": "it halves",
+     "c": "it stays the same: the isotropic fraction p0 of the cone fixes the noise"},
+    correct="b",
+    why=("The standard error of a fraction is sqrt(p (1 - p) / n), so the relative error "
+         "sqrt((1 - p0) / (n p0)) falls like 1/sqrt(n): four times the samples halve it."),
+    hints={
+        "a": "it is the variance, p (1 - p) / n, that falls to a quarter; the spread is its "
+             "square root",
+        "c": "p0 fixes the noise at a given n, which is why it is the same in every dimension; "
+             "the relative error sqrt((1 - p0) / (n p0)) still depends on n",
+    },
+)
+
+
+def check_sample_size_prediction(answer: str) -> None:
+    """Check a prediction: how the relative noise of an SRM value at the isotropic baseline
+    changes when each data set has four times as many samples (same ``epsilon``).
+
+    Raises
+    ------
+    AssertionError
+        For a wrong or unknown label, with a hint.
+    """
+    SAMPLE_SIZE_PREDICTION.check(answer)

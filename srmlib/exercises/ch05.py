@@ -1,6 +1,7 @@
 """Exercises of chapter 5, "Disentangling superposition with sparse autoencoders".
 
-:func:`check_matching_score` and :func:`check_threshold_sae`.
+:func:`check_matching_score`, :func:`check_sae_scores`, :func:`check_threshold_sae` and the
+prediction :func:`check_chance_width_prediction`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import torch
 
 from ..bases import overcomplete_basis
 from ..data import sparse_features
-from ..sae import SAE_CLASSES, SparseAutoencoder, evaluate_sae, match_features, matching_null
-from ..sae import train_sae
-from ._checks import as_array, check_callable, fail, hint
+from ..sae import SAE_CLASSES, ReLUSAE, SparseAutoencoder, TopKSAE, evaluate_sae, match_features
+from ..sae import matching_null, train_sae
+from ._checks import Prediction, as_array, check_callable, fail, hint
 
 
 def check_matching_score(fn: Callable, *, seed: int = 0) -> None:
@@ -83,6 +84,117 @@ def _signed_score(cos: np.ndarray) -> float:
 
     rows, cols = linear_sum_assignment(cos, maximize=True)
     return float(cos[rows, cols].sum() / cos.shape[0])
+
+
+def check_sae_scores(fn: Callable, *, seed: int = 0) -> None:
+    """Check ``fn(x, x_hat, z)``: an SAE's L0, fraction of variance unexplained and dead latents.
+
+    The reference is :func:`srmlib.sae.evaluate_sae`: ``l0`` the mean number of non-zero
+    latents per input, ``fvu = sum |x - x_hat|^2 / sum |x - mean(x)|^2`` (the mean of each
+    coordinate over the inputs) and ``n_dead`` the number of latents that are 0 on every input.
+    The check computes ``z`` and ``x_hat`` with random ReLU and TopK SAEs, some of whose latents
+    never fire, on inputs whose coordinates have different means.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(x, x_hat, z)`` with arrays ``x``, ``x_hat`` of shape ``(n, d)`` and ``z`` of shape
+        ``(n, L)``; returns ``(l0, fvu, n_dead)``.
+    seed : int
+        Seed of the random SAEs and inputs.
+
+    Raises
+    ------
+    AssertionError
+        On the first wrong value, naming the case and, for common mistakes, what went wrong.
+    """
+    check_callable(fn, "fn")
+    generator = torch.Generator().manual_seed(seed)
+    cases = [("ReLU SAE, 4 inputs, 10 latents, 3 never fire",
+              ReLUSAE(4, 10, seed=seed), 300, [3.0, -1.0, 0.5, 2.0], slice(0, 3)),
+             ("TopK SAE (k = 2), 5 inputs, 12 latents, 4 never fire",
+              TopKSAE(5, 12, k=2, seed=seed + 1), 200, [0.0, 5.0, -2.0, 1.0, 0.0], slice(8, 12)),
+             ("ReLU SAE whose latents never fire: x_hat is b_dec",
+              ReLUSAE(3, 6, seed=seed + 2), 100, [1.0, 1.0, -4.0], slice(0, 6))]
+    for name, model, n, mean, dead in cases:
+        with torch.no_grad():
+            model.b_dec.copy_(0.5 * torch.randn(model.b_dec.shape, generator=generator))
+            model.b_enc.copy_(0.3 * torch.randn(model.b_enc.shape, generator=generator))
+            model.b_enc[dead] = -1e3  # these latents never fire
+            x = torch.randn(n, len(mean), generator=generator) + torch.tensor(mean)
+            z = model.encode(x)
+            x_hat = model.decode(z)
+        expected = evaluate_sae(model, x)
+        x, x_hat, z = (t.double().numpy() for t in (x, x_hat, z))
+        where = f"fn(x, x_hat, z) with x of shape {x.shape}, z of shape {z.shape} [{name}]"
+        got = as_array(fn(x.copy(), x_hat.copy(), z.copy()), where, (3,))
+        error = ((x - x_hat) ** 2).sum(axis=0)
+        silent_inputs = int((~(z != 0).any(axis=1)).sum())
+        n_latents = z.shape[1]
+        names = ("l0", "fvu", "n_dead")
+        wanted = (expected.l0, expected.fvu, expected.n_dead)
+        wrong = {
+            "l0": [(expected.l0 / n_latents, "L0 counts the active latents of an input, not "
+                                             "the fraction of latents that are active"),
+                   (expected.l0 * n, "L0 is the mean over inputs, not the total")],
+            "fvu": [(error.sum() / (x**2).sum(), "centre the inputs: divide by sum |x - "
+                                                   "mean(x)|^2, not by sum |x|^2"),
+                    (error.sum() / ((x - x.mean()) ** 2).sum(),
+                     "centre each coordinate by its own mean (x.mean(axis=0)), not by one mean "
+                     "over all entries"),
+                    (np.mean(error / ((x - x.mean(axis=0)) ** 2).sum(axis=0)),
+                     "FVU is one ratio of totals, not the mean of per-coordinate ratios"),
+                    (1 - expected.fvu, "that is the fraction of variance explained; FVU is "
+                                       "the fraction unexplained"),
+                    (error.sum() / x.size, "that is the mean squared error; divide the total "
+                                           "squared error by the total variance instead")],
+            "n_dead": [(silent_inputs, "count the latents (columns of z) that are 0 on every "
+                                       "input, not the inputs with no active latent"),
+                       (n_latents - expected.n_dead, "that is the number of live latents"),
+                       (expected.n_dead / n_latents, "n_dead is a count of latents, not a "
+                                                     "fraction")],
+        }
+        for k, (quantity, value) in enumerate(zip(names, wanted)):
+            if not np.isclose(got[k], value, rtol=1e-5, atol=1e-9):
+                fail(f"{where}, {quantity} (item {k} of the returned triple)", value, got[k],
+                     hint(got[k], [(w, text) for w, text in wrong[quantity]
+                                   if not np.isclose(w, value, rtol=1e-5, atol=1e-9)],
+                          atol=1e-9))
+    print(f"check_sae_scores passed: {len(cases)} SAEs (ReLU and TopK, dead latents, inputs "
+          "with non-zero means, an SAE that never fires).")
+
+
+#: How the chance level of the matching score changes with the size of the dictionary.
+#: Chapter 5 measures it after the exercise and asserts that the outcome is
+#: :attr:`Prediction.correct`.
+CHANCE_WIDTH_PREDICTION = Prediction(
+    "check_chance_width_prediction",
+    {"a": "it stays the same: random atoms know nothing about the features, however many",
+     "b": "it rises: more random atoms, closer matches",
+     "c": "it falls: more atoms, more chances to match a feature with the wrong one"},
+    correct="b",
+    why=("The best of many random directions is closer to a feature than the best of few, and "
+         "the one-to-one matching lets each feature pick among all the atoms: compare an SAE's "
+         "score with random dictionaries of its own width."),
+    hints={
+        "a": "they know nothing, but the matching picks, for each feature, the best of them: "
+             "what happens to the best of more random draws?",
+        "c": "the matching maximises the total |cos|: an extra atom can only be ignored or "
+             "improve a match, never make it worse",
+    },
+)
+
+
+def check_chance_width_prediction(answer: str) -> None:
+    """Check a prediction: how the matching score of random dictionaries changes from as many
+    atoms as features to eight times as many.
+
+    Raises
+    ------
+    AssertionError
+        For a wrong or unknown label, with a hint.
+    """
+    CHANCE_WIDTH_PREDICTION.check(answer)
 
 
 # The planted setup the trained SAE must recover: 12 spread-out features in 6 dimensions, 12
