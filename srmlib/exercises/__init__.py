@@ -19,6 +19,8 @@ check                                  chapter  the learner writes
 :func:`check_rotation_p_value`         2        ``fn(observed, null) -> float``
 :func:`check_feature_dimensionality`   4        ``fn(directions) -> (n_features,)``
 :func:`check_interference`             4        ``fn(directions) -> (n_features,)``
+:func:`check_neuron_top_share`         4        ``fn(directions) -> (n_hidden,)``
+:func:`check_phase_prediction`         4        a prediction: ``"a"`` to ``"d"``
 :func:`check_matching_score`           5        ``fn(atoms, features) -> float``
 :func:`check_threshold_sae`            5        a registered SAE class (``sae.ReLUSAE`` with a
                                                 fixed threshold)
@@ -27,7 +29,12 @@ check                                  chapter  the learner writes
 
 from .ch01 import check_arc_counts, check_isotropic_expectation, check_probe, check_spotlight_resonance
 from .ch02 import check_rotation_p_value, check_wilson_interval
-from .ch04 import check_feature_dimensionality, check_interference
+from .ch04 import (
+    check_feature_dimensionality,
+    check_interference,
+    check_neuron_top_share,
+    check_phase_prediction,
+)
 from .ch05 import check_matching_score, check_threshold_sae
 
 __all__ = [
@@ -36,6 +43,8 @@ __all__ = [
     "check_interference",
     "check_isotropic_expectation",
     "check_matching_score",
+    "check_neuron_top_share",
+    "check_phase_prediction",
     "check_probe",
     "check_rotation_p_value",
     "check_spotlight_resonance",
