@@ -34,7 +34,15 @@ trainer and the evaluation never replays one draw in another. A model moved to a
 Analyses take an ``(n_features, n_hidden)`` array of feature directions (one feature per row, as
 srmlib's bases, read through :func:`as_directions`): :func:`gram_matrix` (``W^T W``),
 :func:`feature_norms`, :func:`interference`, :func:`feature_dimensionality`,
-:func:`total_squared_norm` and, for two hidden dimensions, :func:`classify_arrangement`.
+:func:`total_squared_norm` and, for two hidden dimensions, :func:`classify_arrangement`; for the
+ReLU hidden layer, neuron by neuron, :func:`neuron_top_share` and :func:`classify_neurons`.
+
+The phase diagram of two features in one hidden dimension (chapter 4, "The phase diagram") has
+its theory here: :func:`two_feature_loss` (the expected loss, by quadrature),
+:func:`two_feature_optimum` (its minimum, from the three configurations Elhage et al. compare)
+and :func:`two_feature_phase` (the state of the extra feature); ``ToyConfig``'s
+``feature_importance`` gives each instance its own importances, so the whole grid trains as one
+model.
 
 References
 ----------
@@ -916,10 +924,12 @@ def two_feature_optimum(density: float, relative_importance: float, *,
                         resolution: int = 32) -> tuple[np.ndarray, np.ndarray, float]:
     """The theory behind the phase diagram: the best model with two features in one dimension.
 
-    Minimises :func:`two_feature_loss` over ``(W_0, W_1, b_0, b_1)`` by L-BFGS from each of the
-    three configurations Elhage et al. (2022) compare (the extra feature not represented,
-    ``W = (1, 0)``; given the dimension, ``W = (0, 1)``; an antipodal pair, ``W = (1, -1)``;
-    each with the bias that is optimal for it) and returns the lowest minimum. Its
+    Compares the three configurations Elhage et al. (2022) compare and returns the one with the
+    lowest :func:`two_feature_loss`: the extra feature not represented, ``W = (1, 0)``, and
+    given the dimension, ``W = (0, 1)``, each with the bias that is optimal for it (the dropped
+    feature's mean, ``p / 2``: both are stationary points of the loss, so optimising from them
+    would not move), and the local minimum that L-BFGS reaches over ``(W_0, W_1, b_0, b_1)``
+    from an antipodal pair, ``W = (1, -1)``, ``b = 0``. Its
     :func:`two_feature_phase` is the theoretical phase of that cell; chapter 4 ("The phase
     diagram") compares it with trained models.
 
@@ -940,11 +950,13 @@ def two_feature_optimum(density: float, relative_importance: float, *,
     points, weights = _two_feature_points(p, resolution)
     importance = np.array([1.0, r])
     mean = p / 2  # the best constant output for a feature the model does not represent
-    starts = ([1.0, 0.0, 0.0, mean], [0.0, 1.0, mean, 0.0], [1.0, -1.0, 0.0, 0.0])
-    best = min((minimize(_two_feature_loss_and_grad, np.array(start), jac=True,
-                         args=(points, weights, importance), method="L-BFGS-B")
-                for start in starts), key=lambda result: result.fun)
-    return best.x[:2].copy(), best.x[2:].copy(), float(best.fun)
+    candidates = [np.array(params) for params in ([1.0, 0.0, 0.0, mean], [0.0, 1.0, mean, 0.0])]
+    candidates.append(minimize(_two_feature_loss_and_grad, np.array([1.0, -1.0, 0.0, 0.0]),
+                               jac=True, args=(points, weights, importance),
+                               method="L-BFGS-B").x)
+    losses = [_two_feature_loss_and_grad(c, points, weights, importance)[0] for c in candidates]
+    best = candidates[int(np.argmin(losses))]
+    return best[:2].copy(), best[2:].copy(), float(min(losses))
 
 
 def _check_config(config) -> ToyConfig:

@@ -540,3 +540,13 @@ def test_classify_neurons_names_each_kind():
         toy.classify_neurons(directions, threshold=0.5)
     with pytest.raises(ValueError, match="dead_norm"):
         toy.classify_neurons(directions, dead_norm=-1.0)
+
+
+def test_the_single_feature_configurations_are_stationary():
+    """Why two_feature_optimum evaluates them instead of optimising from them."""
+    for density, r in [(1.0, 1.0), (0.3, 0.5), (0.05, 4.0)]:
+        points, weights = toy._two_feature_points(density, 16)
+        for params in ([1.0, 0.0, 0.0, density / 2], [0.0, 1.0, density / 2, 0.0]):
+            _, grad = toy._two_feature_loss_and_grad(np.array(params), points, weights,
+                                                     np.array([1.0, r]))
+            np.testing.assert_allclose(grad, 0.0, atol=1e-12)

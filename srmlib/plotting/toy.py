@@ -154,7 +154,7 @@ def _fraction_label(value: float) -> str:
 
 
 #: Colours of the phases of :func:`plot_phase_diagram` (``"other"`` last).
-_PHASE_COLOURS = (OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"], OKABE_ITO["blue"], "#bbbbbb")
+_PHASE_COLOURS = (OKABE_ITO["yellow"], OKABE_ITO["vermillion"], OKABE_ITO["blue"], "#bbbbbb")
 
 
 @_styled
