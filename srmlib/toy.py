@@ -12,10 +12,11 @@ The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with
     x' = ReLU(W^T h + b)
 
 trained to minimise the importance-weighted error ``mean_i I_i (x_i - x'_i)^2`` with
-``I_i = importance_decay ** i`` (or importances given per feature, and per instance), by autograd and ``torch.optim``'s AdamW (the paper's
-optimiser) or SGD with momentum (which is rotation-equivariant: it cannot single out the neurons
-of a linear hidden layer). Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
-is where feature ``i`` lives in the hidden space: its **ground-truth feature direction**.
+``I_i = importance_decay ** i`` (or importances given per feature, and per instance), by
+autograd and ``torch.optim``'s AdamW (the paper's optimiser) or SGD with momentum (which is
+rotation-equivariant: it cannot single out the neurons of a linear hidden layer). Column ``W_i``
+(row ``i`` of :meth:`ToyModel.feature_directions`) is where feature ``i`` lives in the hidden
+space: its **ground-truth feature direction**.
 
 All ``n_instances`` models share one weight tensor ``W`` of shape
 ``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a
@@ -744,14 +745,14 @@ def classify_arrangement(directions, *, threshold: float = 0.5, tolerance: float
         return names.get(m, f"{m}-gon")
     return f"{m} features, other"
 
-# --------------------------------------------------------------------------- neurons of the ReLU layer
+# --------------------------------------------------------------------------- ReLU neurons
 
 #: What :func:`classify_neurons` calls each neuron of a privileged (ReLU) hidden layer.
 NEURON_KINDS = ("monosemantic", "polysemantic", "dead")
 
 
 def neuron_top_share(directions, *, tiny: float = 1e-12) -> np.ndarray:
-    """For each neuron, the share of its largest positive weight: ``max_i (W_ji)_+^2 / sum_i (W_ji)_+^2``.
+    """Each neuron's share of its largest positive weight, ``max_i (W_ji)_+^2 / sum_i (W_ji)_+^2``.
 
     In the privileged-basis model, ``h_j = ReLU(sum_i W_ji x_i)`` with non-negative features: a
     feature with a negative weight never drives neuron ``j`` (it can only hold it at zero), so
@@ -811,7 +812,7 @@ def classify_neurons(directions, *, threshold: float = 0.9, dead_norm: float = 0
     return np.where(dead, "dead", np.where(share >= threshold, "monosemantic", "polysemantic"))
 
 
-# --------------------------------------------------------------------------- two features, one dimension
+# --------------------------------------------------------------------------- two features, one dim
 
 #: The state of the second ("extra") feature of a model with two features in one dimension
 #: (:func:`two_feature_phase`), as in the phase diagram of Elhage et al. (2022).

@@ -390,7 +390,7 @@ def test_as_directions_reads_arrays_and_tensors_and_names_the_argument():
         toy.as_directions([[np.nan, 0.0]])
 
 
-# --------------------------------------------------------------------------- per-instance importance
+# --------------------------------------------------------------------------- per-instance importanc
 
 
 def test_per_instance_importance_trains_as_each_instance_alone():
@@ -442,7 +442,7 @@ def test_feature_importance_shapes_and_errors():
         toy.ToyConfig(n_features=2, feature_importance=[1.0, np.nan])
 
 
-# --------------------------------------------------------------------------- two features, one dimension
+# --------------------------------------------------------------------------- two features, one dim
 
 
 @pytest.mark.parametrize("density, r", [(1.0, 0.5), (0.3, 2.0), (0.05, 1.0)])
