@@ -12,10 +12,11 @@ The model: ``n_features`` sparse features ``x`` in ``[0, 1]`` (each present with
     x' = ReLU(W^T h + b)
 
 trained to minimise the importance-weighted error ``mean_i I_i (x_i - x'_i)^2`` with
-``I_i = importance_decay ** i``, by autograd and ``torch.optim``'s AdamW (the paper's
-optimiser) or SGD with momentum (which is rotation-equivariant: it cannot single out the neurons
-of a linear hidden layer). Column ``W_i`` (row ``i`` of :meth:`ToyModel.feature_directions`)
-is where feature ``i`` lives in the hidden space: its **ground-truth feature direction**.
+``I_i = importance_decay ** i`` (or importances given per feature, and per instance), by
+autograd and ``torch.optim``'s AdamW (the paper's optimiser) or SGD with momentum (which is
+rotation-equivariant: it cannot single out the neurons of a linear hidden layer). Column ``W_i``
+(row ``i`` of :meth:`ToyModel.feature_directions`) is where feature ``i`` lives in the hidden
+space: its **ground-truth feature direction**.
 
 All ``n_instances`` models share one weight tensor ``W`` of shape
 ``(n_instances, n_hidden, n_features)``, and each can have its own feature probability, so a
@@ -34,7 +35,15 @@ trainer and the evaluation never replays one draw in another. A model moved to a
 Analyses take an ``(n_features, n_hidden)`` array of feature directions (one feature per row, as
 srmlib's bases, read through :func:`as_directions`): :func:`gram_matrix` (``W^T W``),
 :func:`feature_norms`, :func:`interference`, :func:`feature_dimensionality`,
-:func:`total_squared_norm` and, for two hidden dimensions, :func:`classify_arrangement`.
+:func:`total_squared_norm` and, for two hidden dimensions, :func:`classify_arrangement`; for the
+ReLU hidden layer, neuron by neuron, :func:`neuron_top_share` and :func:`classify_neurons`.
+
+The phase diagram of two features in one hidden dimension (chapter 4, "The phase diagram") has
+its theory here: :func:`two_feature_loss` (the expected loss, by quadrature),
+:func:`two_feature_optimum` (its minimum, from the three configurations Elhage et al. compare)
+and :func:`two_feature_phase` (the state of the extra feature); ``ToyConfig``'s
+``feature_importance`` gives each instance its own importances, so the whole grid trains as one
+model.
 
 References
 ----------
@@ -61,19 +70,26 @@ from ._validation import (check_choice, check_int, check_optimiser, check_progre
                           check_real_array, check_seed, diverged)
 
 __all__ = [
+    "NEURON_KINDS",
+    "PHASES",
     "ToyConfig",
     "ToyModel",
     "ToyTrainingLog",
     "as_directions",
     "classify_arrangement",
+    "classify_neurons",
     "feature_dimensionality",
     "feature_norms",
     "gram_matrix",
     "instance_seeds",
     "interference",
+    "neuron_top_share",
     "sample_features",
     "total_squared_norm",
     "train_toy_model",
+    "two_feature_loss",
+    "two_feature_optimum",
+    "two_feature_phase",
 ]
 
 HIDDEN_ACTIVATIONS = ("linear", "relu")
@@ -98,6 +114,10 @@ class ToyConfig:
         for every instance, or one per instance (a sparsity sweep).
     importance_decay : float
         Importance of feature ``i`` is ``importance_decay ** i`` (1: all equally important).
+    feature_importance : array_like, optional
+        Importances given directly instead, positive: shape ``(n_features,)`` for every
+        instance, or ``(n_instances, n_features)``, one row per instance (a sweep over relative
+        importance, as chapter 4's phase diagram). ``importance_decay`` must then stay 1.
     hidden_activation : {"linear", "relu"}
         In any case (``"ReLU"`` is stored as ``"relu"``). ``"relu"`` puts a ReLU on the hidden layer, which privileges the neuron basis.
     correlation : {None, "correlated", "anticorrelated"}
@@ -110,8 +130,9 @@ class ToyConfig:
     ----------
     probabilities : ndarray, shape (n_instances,)
         The feature probability of each instance.
-    importance : ndarray, shape (n_features,)
-        Feature importances.
+    importance : ndarray, shape (n_features,) or (n_instances, n_features)
+        Feature importances: one row shared by every instance, or, when ``feature_importance``
+        gives rows that differ, one row per instance.
     """
 
     n_features: int = 5
@@ -121,6 +142,8 @@ class ToyConfig:
     importance_decay: float = 1.0
     hidden_activation: str = "linear"
     correlation: str | None = None
+    feature_importance: Sequence[float] | np.ndarray | None = field(default=None, repr=False,
+                                                                     compare=False)
     probabilities: np.ndarray = field(init=False, repr=False, compare=False)
     importance: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -159,9 +182,27 @@ class ToyConfig:
                 raise ValueError("anticorrelated pairs need feature_probability <= 0.5")
         probs.setflags(write=False)
         importance = decay ** np.arange(self.n_features, dtype=np.float64)
+        if self.feature_importance is not None:
+            importance = self._given_importance(decay)
         importance.setflags(write=False)
         object.__setattr__(self, "probabilities", probs)
         object.__setattr__(self, "importance", importance)
+
+    def _given_importance(self, decay: float) -> np.ndarray:
+        """``feature_importance``, validated: ``(n_features,)``, or one row per instance."""
+        if decay != 1.0:
+            raise ValueError("give either importance_decay or feature_importance, not both "
+                             f"(importance_decay={decay})")
+        imp = check_real_array(self.feature_importance, "feature_importance")
+        n, f = self.n_instances, self.n_features
+        if imp.shape not in ((f,), (n, f)):
+            raise ValueError(f"feature_importance must have shape ({f},) or ({n}, {f}), got "
+                             f"{imp.shape}")
+        if not np.all(imp > 0):
+            raise ValueError("feature_importance must be positive")
+        if imp.ndim == 2 and np.all(imp == imp[:1]):
+            imp = imp[0]  # the same row for every instance
+        return imp.copy()
 
 
 def instance_seeds(seed, n_instances: int) -> list[int]:
@@ -268,7 +309,8 @@ class ToyModel(nn.Module):
     ----------
     W : torch.nn.Parameter, shape (n_instances, n_hidden, n_features)
     b : torch.nn.Parameter, shape (n_instances, n_features)
-    importance : torch.Tensor, shape (n_features,)
+    importance : torch.Tensor, shape (n_features,) or (n_instances, n_features)
+        As ``config.importance``.
     """
 
     def __init__(self, config: ToyConfig, seed=0, *, init_std: float | None = None):
@@ -302,7 +344,8 @@ class ToyModel(nn.Module):
     def loss_per_instance(self, x: torch.Tensor) -> torch.Tensor:
         """``mean over batch and features of I_i (x_i - x'_i)^2``, shape ``(n_instances,)``."""
         x = x.transpose(0, 1)  # (instance, batch, feature)
-        return (self.importance * (x - self._reconstruct(x)) ** 2).mean(dim=(1, 2))
+        weights = self.importance if self.importance.ndim == 1 else self.importance[:, None]
+        return (weights * (x - self._reconstruct(x)) ** 2).mean(dim=(1, 2))
 
     # The computations on (instance, batch, feature) tensors: per instance, chapter 4's
     # ``h = x @ W.T`` and ``ReLU(h @ W + b)`` (one sample per row), as one batched matrix
@@ -706,6 +749,220 @@ def classify_arrangement(directions, *, threshold: float = 0.5, tolerance: float
         names = {3: "triangle", 5: "pentagon", 6: "hexagon"}
         return names.get(m, f"{m}-gon")
     return f"{m} features, other"
+
+# --------------------------------------------------------------------------- ReLU neurons
+
+#: What :func:`classify_neurons` calls each neuron of a privileged (ReLU) hidden layer.
+NEURON_KINDS = ("monosemantic", "polysemantic", "dead")
+
+
+def neuron_top_share(directions, *, tiny: float = 1e-12) -> np.ndarray:
+    """Each neuron's share of its largest positive weight, ``max_i (W_ji)_+^2 / sum_i (W_ji)_+^2``.
+
+    In the privileged-basis model, ``h_j = ReLU(sum_i W_ji x_i)`` with non-negative features: a
+    feature with a negative weight never drives neuron ``j`` (it can only hold it at zero), so
+    only the positive weights say which features the neuron responds to. The share is 1 when
+    one feature alone drives the neuron, ``1/k`` when ``k`` drive it equally, and 0 for a neuron
+    that no feature drives (no positive weight: a dead neuron).
+
+    Parameters
+    ----------
+    directions : array_like, shape (n_features, n_hidden)
+        Feature directions, one feature per row (:meth:`ToyModel.feature_directions`), so
+        column ``j`` holds neuron ``j``'s weights.
+    tiny : float
+        A neuron whose positive weights have squared norm at or below this gets share 0.
+
+    Returns
+    -------
+    ndarray, shape (n_hidden,)
+    """
+    d = as_directions(directions)
+    positive2 = np.maximum(d, 0.0) ** 2  # (feature, neuron)
+    total = positive2.sum(axis=0)
+    return np.where(total > tiny, positive2.max(axis=0) / np.where(total > tiny, total, 1.0), 0.0)
+
+
+def classify_neurons(directions, *, threshold: float = 0.9, dead_norm: float = 0.1) -> np.ndarray:
+    """Name each neuron of a ReLU hidden layer monosemantic, polysemantic or dead.
+
+    ``"dead"``: no positive weight reaches ``dead_norm`` (no feature drives the neuron);
+    ``"monosemantic"``: one feature carries at least ``threshold`` of the squared norm of its
+    positive weights (:func:`neuron_top_share`); ``"polysemantic"``: otherwise. With the default
+    0.9, any second feature drives a monosemantic neuron at most ``sqrt(0.1 / 0.9) = 1/3`` as
+    strongly as its main one.
+
+    Parameters
+    ----------
+    directions : array_like, shape (n_features, n_hidden)
+    threshold : float
+        In ``(0.5, 1]``: more than half, so that one feature is the main one.
+    dead_norm : float
+        Non-negative.
+
+    Returns
+    -------
+    ndarray of str, shape (n_hidden,)
+        One of :data:`NEURON_KINDS` per neuron.
+    """
+    d = as_directions(directions)
+    threshold = check_real(threshold, "threshold")
+    if not 0.5 < threshold <= 1:
+        raise ValueError(f"threshold must lie in (0.5, 1], got {threshold}")
+    dead_norm = check_real(dead_norm, "dead_norm")
+    if dead_norm < 0:
+        raise ValueError(f"dead_norm must be non-negative, got {dead_norm}")
+    share = neuron_top_share(d)
+    dead = np.maximum(d, 0.0).max(axis=0) < dead_norm
+    return np.where(dead, "dead", np.where(share >= threshold, "monosemantic", "polysemantic"))
+
+
+# --------------------------------------------------------------------------- two features, one dim
+
+#: The state of the second ("extra") feature of a model with two features in one dimension
+#: (:func:`two_feature_phase`), as in the phase diagram of Elhage et al. (2022).
+PHASES = ("not represented", "dedicated dimension", "superposition")
+
+
+def two_feature_phase(w, *, threshold: float = 0.5) -> str:
+    """The phase of the extra feature of a model with ``n_features=2, n_hidden=1``.
+
+    Parameters
+    ----------
+    w : array_like, shape (2,)
+        The weights ``(W_0, W_1)`` of the one hidden dimension (``model.W[k, 0]``); feature 1
+        is the extra feature, whose importance relative to feature 0 is varied.
+    threshold : float
+        A weight of absolute value above it counts as represented (as the chapter's norms).
+
+    Returns
+    -------
+    str
+        ``"not represented"`` (``|W_1| <= threshold``), ``"dedicated dimension"`` (feature 1
+        alone: ``|W_0| <= threshold < |W_1|``), ``"superposition"`` (both represented, with
+        opposite signs: an antipodal pair), or ``"other"`` (both, with the same sign).
+    """
+    w = check_real_array(w, "w")
+    if w.shape != (2,):
+        raise ValueError(f"w must hold the two weights (W_0, W_1), got shape {w.shape}")
+    threshold = check_real(threshold, "threshold")
+    if abs(w[1]) <= threshold:
+        return PHASES[0]
+    if abs(w[0]) <= threshold:
+        return PHASES[1]
+    return PHASES[2] if w[0] * w[1] < 0 else "other"
+
+
+def _two_feature_points(density: float, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature of the two-feature input distribution: points ``(k, 2)`` and weights ``(k,)``.
+
+    Exact over which features are present (probabilities ``(1 - p)^2``, ``p (1 - p)`` twice,
+    ``p^2``), the midpoint rule with ``resolution`` points per uniform value.
+    """
+    u = (np.arange(resolution) + 0.5) / resolution
+    zero = np.zeros_like(u)
+    grid = np.stack(np.meshgrid(u, u, indexing="ij"), axis=-1).reshape(-1, 2)
+    points = np.concatenate([np.zeros((1, 2)), np.c_[u, zero], np.c_[zero, u], grid])
+    q = 1.0 - density
+    weights = np.concatenate([[q * q], np.full(2 * resolution, density * q / resolution),
+                              np.full(resolution**2, density**2 / resolution**2)])
+    return points, weights
+
+
+def _two_feature_loss_and_grad(params: np.ndarray, points: np.ndarray, weights: np.ndarray,
+                               importance: np.ndarray) -> tuple[float, np.ndarray]:
+    """Expected loss (mean over the two features) and its gradient in ``(w0, w1, b0, b1)``."""
+    w, b = params[:2], params[2:]
+    h = points @ w  # (k,): h = W x
+    z = h[:, None] * w + b  # (k, 2): W^T h + b
+    err = points - np.maximum(z, 0.0)
+    loss = 0.5 * float(weights @ (err**2 @ importance))
+    dz = -(err * (z > 0)) * importance * weights[:, None]  # d loss / d z, (k, 2)
+    grad_w = (dz * h[:, None]).sum(axis=0) + points.T @ (dz @ w)  # via z = h w and h = x . w
+    return loss, np.concatenate([grad_w, dz.sum(axis=0)])
+
+
+def _check_two_feature_cell(density, relative_importance, resolution) -> tuple[float, float, int]:
+    p = check_real(density, "density")
+    if not 0 < p <= 1:
+        raise ValueError(f"density must lie in (0, 1], got {p}")
+    r = check_real(relative_importance, "relative_importance")
+    if not r > 0:
+        raise ValueError(f"relative_importance must be positive, got {r}")
+    return p, r, check_int(resolution, "resolution", minimum=2)
+
+
+def two_feature_loss(w, b, density: float, relative_importance: float, *,
+                     resolution: int = 32) -> float:
+    """Expected loss of one model with two features in one hidden dimension.
+
+    The loss :meth:`ToyModel.loss_per_instance` estimates on a batch, computed from the input
+    distribution instead: ``E[(I_0 (x_0 - x'_0)^2 + I_1 (x_1 - x'_1)^2) / 2]`` with importances
+    ``(1, relative_importance)``, each feature present with probability ``density`` and then
+    uniform on ``[0, 1]``. Exact over which features are present, the midpoint rule over their
+    values (error of order ``1 / resolution**2``).
+
+    Parameters
+    ----------
+    w, b : array_like, shape (2,)
+        The weights ``W[0]`` (the one hidden dimension) and the bias.
+    density : float
+        ``p = 1 - S``, in ``(0, 1]``.
+    relative_importance : float
+        Importance of feature 1 relative to feature 0, positive.
+    resolution : int
+        Quadrature points per uniform value.
+
+    Returns
+    -------
+    float
+    """
+    p, r, resolution = _check_two_feature_cell(density, relative_importance, resolution)
+    params = np.concatenate([check_real_array(w, "w").reshape(-1),
+                             check_real_array(b, "b").reshape(-1)])
+    if params.shape != (4,):
+        raise ValueError("w and b must each hold two numbers")
+    points, weights = _two_feature_points(p, resolution)
+    return _two_feature_loss_and_grad(params, points, weights, np.array([1.0, r]))[0]
+
+
+def two_feature_optimum(density: float, relative_importance: float, *,
+                        resolution: int = 32) -> tuple[np.ndarray, np.ndarray, float]:
+    """The theory behind the phase diagram: the best model with two features in one dimension.
+
+    Compares the three configurations Elhage et al. (2022) compare and returns the one with the
+    lowest :func:`two_feature_loss`: the extra feature not represented, ``W = (1, 0)``, and
+    given the dimension, ``W = (0, 1)``, each with the bias that is optimal for it (the dropped
+    feature's mean, ``p / 2``: both are stationary points of the loss, so optimising from them
+    would not move), and the local minimum that L-BFGS reaches over ``(W_0, W_1, b_0, b_1)``
+    from an antipodal pair, ``W = (1, -1)``, ``b = 0``. Its
+    :func:`two_feature_phase` is the theoretical phase of that cell; chapter 4 ("The phase
+    diagram") compares it with trained models.
+
+    Parameters
+    ----------
+    density, relative_importance, resolution
+        As in :func:`two_feature_loss`.
+
+    Returns
+    -------
+    w : ndarray, shape (2,)
+    b : ndarray, shape (2,)
+    loss : float
+    """
+    from scipy.optimize import minimize  # scipy is imported on first use only
+
+    p, r, resolution = _check_two_feature_cell(density, relative_importance, resolution)
+    points, weights = _two_feature_points(p, resolution)
+    importance = np.array([1.0, r])
+    mean = p / 2  # the best constant output for a feature the model does not represent
+    candidates = [np.array(params) for params in ([1.0, 0.0, 0.0, mean], [0.0, 1.0, mean, 0.0])]
+    candidates.append(minimize(_two_feature_loss_and_grad, np.array([1.0, -1.0, 0.0, 0.0]),
+                               jac=True, args=(points, weights, importance),
+                               method="L-BFGS-B").x)
+    losses = [_two_feature_loss_and_grad(c, points, weights, importance)[0] for c in candidates]
+    best = candidates[int(np.argmin(losses))]
+    return best[:2].copy(), best[2:].copy(), float(min(losses))
 
 
 def _check_config(config) -> ToyConfig:

@@ -73,3 +73,47 @@ def test_exercise_checks_accept_the_reference_and_reject_mistakes():
 
     with pytest.raises(AssertionError, match="leave out j = i"):
         exercises.check_interference(with_self)
+
+
+def test_phase_diagram_colours_each_cell_and_labels_the_phases():
+    density, importance = np.array([1.0, 0.1, 0.01]), np.array([0.5, 2.0])
+    phases = [["not represented", "superposition", "superposition"],
+              ["dedicated dimension", "other", "superposition"]]
+    ax = plotting.plot_phase_diagram(density, importance, phases)
+    assert_labelled(ax, angle_axis=False)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    mesh = ax.collections[0]
+    np.testing.assert_array_equal(np.asarray(mesh.get_array()).reshape(2, 3),
+                                  [[0, 2, 2], [1, 3, 2]])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["not represented", "dedicated dimension", "superposition", "other"]
+    plt.close("all")
+
+
+def test_phase_diagram_errors():
+    with pytest.raises(ValueError, match="shape"):
+        plotting.plot_phase_diagram([1.0, 0.1], [1.0, 2.0], [["superposition"] * 3] * 2)
+    with pytest.raises(ValueError, match="phases must be among"):
+        plotting.plot_phase_diagram([1.0, 0.1], [1.0, 2.0], [["kept", "superposition"]] * 2)
+    with pytest.raises(ValueError, match="density"):
+        plotting.plot_phase_diagram([2.0, 0.1], [1.0, 2.0], [["superposition"] * 2] * 2)
+    plt.close("all")
+
+
+def test_neuron_kinds_plots_the_share_of_each_kind_per_density():
+    p = np.array([1.0, 1.0, 0.1, 0.1])
+    kinds = np.array([["monosemantic", "monosemantic"], ["monosemantic", "polysemantic"],
+                      ["polysemantic", "dead"], ["polysemantic", "polysemantic"]])
+    control = np.full(kinds.shape, "polysemantic")
+    ax = plotting.plot_neuron_kinds(p, kinds, reference=control)
+    assert_labelled(ax, angle_axis=False)
+    assert len(ax.lines) == 4  # three kinds and the control
+    np.testing.assert_allclose(ax.lines[0].get_xydata(), [[1.0, 0.75], [10.0, 0.0]])
+    np.testing.assert_allclose(ax.lines[2].get_xydata()[:, 1], [0.0, 0.25])
+    with pytest.raises(ValueError, match="kinds must have shape"):
+        plotting.plot_neuron_kinds(p[:2], kinds)
+    with pytest.raises(ValueError, match="kinds must be among"):
+        plotting.plot_neuron_kinds(p, np.full(kinds.shape, "mixed"))
+    with pytest.raises(ValueError, match="reference"):
+        plotting.plot_neuron_kinds(p, kinds, reference=control[:2])
+    plt.close("all")

@@ -388,3 +388,165 @@ def test_as_directions_reads_arrays_and_tensors_and_names_the_argument():
         toy.as_directions(np.ones((0, 2)))
     with pytest.raises(ValueError, match="NaN"):
         toy.as_directions([[np.nan, 0.0]])
+
+
+# --------------------------------------------------------------------------- per-instance importanc
+
+
+def test_per_instance_importance_trains_as_each_instance_alone():
+    rows = np.array([[1.0, 0.2], [1.0, 5.0], [0.5, 1.0]])
+    config = toy.ToyConfig(n_features=2, n_hidden=1, n_instances=3, feature_probability=0.3,
+                           feature_importance=rows)
+    assert config.importance.shape == (3, 2)
+    batched = toy.ToyModel(config, seed=4)
+    toy.train_toy_model(batched, steps=60, batch_size=32, lr=1e-2, seed=6)
+    weight_seeds, data_seeds = toy.instance_seeds(4, 3), toy.instance_seeds(6, 3)
+    for k, row in enumerate(rows):
+        alone = toy.ToyModel(toy.ToyConfig(n_features=2, n_hidden=1, n_instances=1,
+                                           feature_probability=0.3, feature_importance=row),
+                             seed=[weight_seeds[k]])
+        toy.train_toy_model(alone, steps=60, batch_size=32, lr=1e-2, seed=[data_seeds[k]])
+        torch.testing.assert_close(alone.W.detach()[0], batched.W.detach()[k],
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_per_instance_importance_weights_each_instance_loss():
+    rows = np.array([[1.0, 0.1, 2.0], [3.0, 1.0, 0.5]])
+    config = toy.ToyConfig(n_features=3, n_hidden=2, n_instances=2, feature_importance=rows)
+    model = toy.ToyModel(config, seed=1)
+    x = toy.sample_features(config, 50, seed=2)
+    loss = model.loss_per_instance(x)
+    with torch.no_grad():
+        out = model(x)
+    for k in range(2):  # the slow twin: one instance at a time, its own importances
+        expected = (torch.tensor(rows[k], dtype=torch.float32) * (x[:, k] - out[:, k]) ** 2).mean()
+        torch.testing.assert_close(loss[k], expected)
+
+
+def test_feature_importance_shapes_and_errors():
+    shared = toy.ToyConfig(n_features=3, n_instances=2, feature_importance=[1.0, 0.5, 0.25])
+    np.testing.assert_array_equal(shared.importance, [1.0, 0.5, 0.25])
+    equal_rows = toy.ToyConfig(n_features=2, n_instances=2, feature_importance=[[1, 2], [1, 2]])
+    assert equal_rows.importance.shape == (2,)  # the same row for every instance
+    decayed = toy.ToyConfig(n_features=3, importance_decay=0.5)
+    np.testing.assert_array_equal(decayed.importance, [1.0, 0.5, 0.25])
+    with pytest.raises(ValueError, match="feature_importance must have shape"):
+        toy.ToyConfig(n_features=3, n_instances=2, feature_importance=[1.0, 2.0])
+    with pytest.raises(ValueError, match="positive"):
+        toy.ToyConfig(n_features=2, n_instances=1, feature_importance=[1.0, 0.0])
+    with pytest.raises(ValueError, match="not both"):
+        toy.ToyConfig(n_features=2, importance_decay=0.9, feature_importance=[1.0, 1.0])
+    with pytest.raises(TypeError, match="feature_importance"):
+        toy.ToyConfig(n_features=2, feature_importance="1, 2")
+    with pytest.raises(ValueError, match="finite"):
+        toy.ToyConfig(n_features=2, feature_importance=[1.0, np.nan])
+
+
+# --------------------------------------------------------------------------- two features, one dim
+
+
+@pytest.mark.parametrize("density, r", [(1.0, 0.5), (0.3, 2.0), (0.05, 1.0)])
+def test_two_feature_loss_equals_a_monte_carlo_estimate(density, r):
+    """The quadrature against the model's own loss on many samples (the slow twin)."""
+    w, b = np.array([0.9, -1.1]), np.array([-0.05, 0.1])
+    config = toy.ToyConfig(n_features=2, n_hidden=1, n_instances=1, feature_probability=density,
+                           feature_importance=[1.0, r])
+    model = toy.ToyModel(config)
+    with torch.no_grad():
+        model.W[0, 0] = torch.tensor(w)
+        model.b[0] = torch.tensor(b)
+        x = toy.sample_features(config, 400_000, seed=3).double()
+        out = torch.relu(x[:, 0] @ model.W[0].double().T @ model.W[0].double()
+                         + model.b[0].double())
+        per_sample = ((x[:, 0] - out) ** 2 * torch.tensor([1.0, r], dtype=torch.float64)).mean(1)
+    estimate, se = per_sample.mean().item(), per_sample.std().item() / np.sqrt(len(per_sample))
+    exact = toy.two_feature_loss(w, b, density, r, resolution=128)
+    assert abs(exact - estimate) < 4 * se + 1e-5
+    assert toy.two_feature_loss(w, b, density, r) == pytest.approx(exact, rel=2e-3)
+
+
+def test_two_feature_loss_of_a_dropped_feature_is_its_weighted_variance():
+    """W = (1, 0) with the mean as bias: the loss is r Var(x_1) / 2, in closed form."""
+    for density, r in [(1.0, 0.3), (0.2, 4.0)]:
+        variance = density / 3 - density**2 / 4
+        loss = toy.two_feature_loss([1.0, 0.0], [0.0, density / 2], density, r, resolution=256)
+        assert loss == pytest.approx(r * variance / 2, rel=1e-4)
+
+
+def test_two_feature_gradient_matches_finite_differences():
+    from scipy.optimize import check_grad
+
+    points, weights = toy._two_feature_points(0.3, 12)
+    importance = np.array([1.0, 2.5])
+    for params in ([0.9, -0.7, 0.05, -0.1], [1.2, 0.3, -0.2, 0.4]):
+        error = check_grad(lambda q: toy._two_feature_loss_and_grad(q, points, weights,
+                                                                    importance)[0],
+                           lambda q: toy._two_feature_loss_and_grad(q, points, weights,
+                                                                    importance)[1],
+                           np.array(params), epsilon=1e-7)
+        assert error < 1e-5
+
+
+@pytest.mark.parametrize("density, r, phase", [
+    (1.0, 0.3, "not represented"), (1.0, 3.0, "dedicated dimension"),
+    (0.02, 1.0, "superposition"), (0.02, 0.2, "superposition"), (0.6, 0.15, "not represented"),
+])
+def test_two_feature_optimum_finds_the_paper_phases(density, r, phase):
+    w, b, loss = toy.two_feature_optimum(density, r)
+    assert toy.two_feature_phase(w) == phase
+    assert loss == pytest.approx(toy.two_feature_loss(w, b, density, r))
+    variance = density / 3 - density**2 / 4  # the configurations it starts from
+    assert loss <= min(r, 1.0) * variance / 2 + 1e-9
+
+
+def test_two_feature_phase_names_and_errors():
+    assert toy.two_feature_phase([1.0, 0.1]) == "not represented"
+    assert toy.two_feature_phase([0.2, -1.0]) == "dedicated dimension"
+    assert toy.two_feature_phase([1.0, -1.0]) == "superposition"
+    assert toy.two_feature_phase([1.0, 1.0]) == "other"
+    assert toy.two_feature_phase([0.0, 0.0]) == "not represented"
+    with pytest.raises(ValueError, match="two weights"):
+        toy.two_feature_phase([1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="density"):
+        toy.two_feature_loss([1, 0], [0, 0], 0.0, 1.0)
+    with pytest.raises(ValueError, match="relative_importance"):
+        toy.two_feature_optimum(0.5, -1.0)
+    with pytest.raises(ValueError, match="w and b"):
+        toy.two_feature_loss([1, 0, 0], [0, 0], 0.5, 1.0)
+
+
+# --------------------------------------------------------------------------- neurons
+
+
+def test_neuron_top_share_equals_a_loop_over_neurons():
+    rng = np.random.default_rng(0)
+    directions = rng.standard_normal((9, 4))
+    directions[:, 2] = -np.abs(directions[:, 2])  # a dead neuron: no positive weight
+    share = toy.neuron_top_share(directions)
+    for j in range(4):  # the slow twin
+        positive = [w * w for w in directions[:, j] if w > 0]
+        assert share[j] == pytest.approx(max(positive) / sum(positive) if positive else 0.0)
+
+
+def test_classify_neurons_names_each_kind():
+    directions = np.array([[1.0, 0.7, -1.0, 0.05],
+                           [0.2, 0.7, -0.3, 0.02],
+                           [-2.0, 0.0, -0.1, 0.01]])  # one feature per row, one neuron per column
+    np.testing.assert_array_equal(toy.classify_neurons(directions),
+                                  ["monosemantic", "polysemantic", "dead", "dead"])
+    np.testing.assert_array_equal(toy.classify_neurons(directions, threshold=0.99),
+                                  ["polysemantic", "polysemantic", "dead", "dead"])
+    with pytest.raises(ValueError, match="threshold"):
+        toy.classify_neurons(directions, threshold=0.5)
+    with pytest.raises(ValueError, match="dead_norm"):
+        toy.classify_neurons(directions, dead_norm=-1.0)
+
+
+def test_the_single_feature_configurations_are_stationary():
+    """Why two_feature_optimum evaluates them instead of optimising from them."""
+    for density, r in [(1.0, 1.0), (0.3, 0.5), (0.05, 4.0)]:
+        points, weights = toy._two_feature_points(density, 16)
+        for params in ([1.0, 0.0, 0.0, density / 2], [0.0, 1.0, density / 2, 0.0]):
+            _, grad = toy._two_feature_loss_and_grad(np.array(params), points, weights,
+                                                     np.array([1.0, r]))
+            np.testing.assert_allclose(grad, 0.0, atol=1e-12)

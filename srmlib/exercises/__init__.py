@@ -25,6 +25,8 @@ check                                            chapter  the learner writes
 :func:`check_untrained_quantisation_prediction`  3        a choice
 :func:`check_feature_dimensionality`             4        ``fn(directions) -> (n_features,)``
 :func:`check_interference`                       4        ``fn(directions) -> (n_features,)``
+:func:`check_neuron_top_share`                   4        ``fn(weights) -> (n_neurons,)``
+:func:`check_phase_prediction`                   4        a choice
 :func:`check_matching_score`                     5        ``fn(atoms, features) -> float``
 :func:`check_sae_scores`                         5        ``fn(x, x_hat, z) -> (l0, fvu, n_dead)``
 :func:`check_chance_width_prediction`            5        a choice
@@ -64,7 +66,12 @@ from .ch03 import (
     check_isotropic_tanh,
     check_untrained_quantisation_prediction,
 )
-from .ch04 import check_feature_dimensionality, check_interference
+from .ch04 import (
+    check_feature_dimensionality,
+    check_interference,
+    check_neuron_top_share,
+    check_phase_prediction,
+)
 from .ch05 import (
     check_chance_width_prediction,
     check_matching_score,
@@ -96,8 +103,10 @@ __all__ = [
     "check_isotropic_expectation",
     "check_isotropic_tanh",
     "check_matching_score",
+    "check_neuron_top_share",
     "check_paired_difference",
     "check_parameters_prediction",
+    "check_phase_prediction",
     "check_probe",
     "check_rotation_p_value",
     "check_sae_scores",

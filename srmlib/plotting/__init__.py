@@ -42,7 +42,13 @@ from .srm import (
     plot_srm_polar,
     plot_srm_statistics,
 )
-from .toy import plot_feature_arrangement, plot_feature_dimensionality, plot_gram_matrix
+from .toy import (
+    plot_feature_arrangement,
+    plot_feature_dimensionality,
+    plot_gram_matrix,
+    plot_neuron_kinds,
+    plot_phase_diagram,
+)
 
 __all__ = [
     "PPPMFigure",
@@ -62,6 +68,8 @@ __all__ = [
     "plot_feature_recovery",
     "plot_layer_alignment",
     "plot_matching_null",
+    "plot_neuron_kinds",
+    "plot_phase_diagram",
     "plot_feature_arrangement",
     "plot_feature_dimensionality",
     "plot_gram_matrix",

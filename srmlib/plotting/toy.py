@@ -6,8 +6,8 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 
-from ..toy import as_directions, gram_matrix
-from ._style import BASELINE_COLOR, PALETTE, _new_axes, _styled
+from ..toy import NEURON_KINDS, PHASES, as_directions, gram_matrix
+from ._style import BASELINE_COLOR, OKABE_ITO, PALETTE, _legend_below, _new_axes, _styled
 
 # --------------------------------------------------------------------------- chapter 4: toy models
 
@@ -151,3 +151,138 @@ def _fraction_label(value: float) -> str:
     return str(Fraction(value).limit_denominator(12))
 
 
+
+
+#: Colours of the phases of :func:`plot_phase_diagram` (``"other"`` last).
+_PHASE_COLOURS = (OKABE_ITO["yellow"], OKABE_ITO["vermillion"], OKABE_ITO["blue"], "#bbbbbb")
+
+
+@_styled
+def plot_phase_diagram(
+    density,
+    relative_importance,
+    phases,
+    ax: Axes | None = None,
+    *,
+    title: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """The phase of the extra feature on a grid of feature density and relative importance.
+
+    Chapter 4 ("The phase diagram") draws the trained and the theoretical diagram of Elhage et
+    al. (2022) for two features in one hidden dimension with it.
+
+    Parameters
+    ----------
+    density : array_like, shape (n_density,)
+        Feature densities ``p = 1 - S`` of the grid's columns, in ``(0, 1]`` (log x axis).
+    relative_importance : array_like, shape (n_importance,)
+        Importance of the extra feature relative to the other, of the grid's rows (log y axis).
+    phases : array_like of str, shape (n_importance, n_density)
+        One of :data:`srmlib.toy.PHASES` (or ``"other"``) per cell
+        (:func:`srmlib.toy.two_feature_phase`).
+    legend : bool
+        Draw a legend of the phases below the axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One coloured mesh, cells centred on the grid's values.
+    """
+    p = np.asarray(density, dtype=float)
+    r = np.asarray(relative_importance, dtype=float)
+    grid = np.asarray(phases, dtype=object)
+    if p.ndim != 1 or r.ndim != 1 or len(p) < 2 or len(r) < 2:
+        raise ValueError("density and relative_importance must each hold at least two values")
+    if grid.shape != (len(r), len(p)):
+        raise ValueError(f"phases must have shape (n_importance, n_density) = "
+                         f"({len(r)}, {len(p)}), got {grid.shape}")
+    if not (np.all((p > 0) & (p <= 1)) and np.all(r > 0)):
+        raise ValueError("density must lie in (0, 1] and relative_importance be positive")
+    names = (*PHASES, "other")
+    unknown = set(grid.ravel()) - set(names)
+    if unknown:
+        raise ValueError(f"phases must be among {names}, got {sorted(map(str, unknown))}")
+    codes = np.vectorize(names.index, otypes=[int])(grid)
+    ax = _new_axes(ax, figsize=(4.6, 4.2))
+    cmap = mpl.colors.ListedColormap(_PHASE_COLOURS)
+    ax.pcolormesh(_edges(p), _edges(r), codes, cmap=cmap, vmin=-0.5, vmax=3.5,
+                  edgecolors="white", linewidth=0.5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(False)
+    ax.set_xlabel(r"feature density $p = 1 - S$ (log scale)")
+    ax.set_ylabel("relative importance of the extra feature (log scale)")
+    ax.set_title(title if title is not None else "Phase of the extra feature")
+    if legend:
+        shown = [k for k in range(len(names)) if np.any(codes == k) or k < len(PHASES)]
+        handles = [mpl.patches.Patch(color=_PHASE_COLOURS[k], label=names[k]) for k in shown]
+        _legend_below(ax, handles=handles)
+    return ax
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway (geometrically) between log-spaced centres, and beyond the ends."""
+    logs = np.log(centres)
+    inner = (logs[1:] + logs[:-1]) / 2
+    return np.exp(np.concatenate([[2 * logs[0] - inner[0]], inner,
+                                  [2 * logs[-1] - inner[-1]]]))
+
+
+@_styled
+def plot_neuron_kinds(
+    feature_probability,
+    kinds,
+    ax: Axes | None = None,
+    *,
+    reference=None,
+    title: str | None = None,
+) -> Axes:
+    """Share of monosemantic, polysemantic and dead neurons of a ReLU layer against sparsity.
+
+    Chapter 4 ("Superposition at the level of neurons"). Instances with the same feature
+    probability are pooled.
+
+    Parameters
+    ----------
+    feature_probability : array_like, shape (n_instances,)
+        Each instance's feature probability ``p`` (x axis ``1/p``, log scale).
+    kinds : array_like of str, shape (n_instances, n_hidden)
+        :func:`srmlib.toy.classify_neurons` of each instance.
+    reference : array_like of str, shape (n_instances, n_hidden), optional
+        The same for a control (the untrained model): its monosemantic share is drawn dashed.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line with markers per kind (and one dashed line for the reference).
+    """
+    p = np.asarray(feature_probability, dtype=float)
+    labels = np.asarray(kinds, dtype=object)
+    if p.ndim != 1 or labels.ndim != 2 or labels.shape[0] != len(p):
+        raise ValueError(f"kinds must have shape (n_instances, n_hidden) with n_instances = "
+                         f"{len(p)}, got {labels.shape}")
+    if not np.all((p > 0) & (p <= 1)):
+        raise ValueError("feature_probability must lie in (0, 1]")
+    unknown = set(labels.ravel()) - set(NEURON_KINDS)
+    if unknown:
+        raise ValueError(f"kinds must be among {NEURON_KINDS}, got {sorted(map(str, unknown))}")
+    ax = _new_axes(ax)
+    levels = np.unique(p)[::-1]
+    for colour, kind in zip(PALETTE, NEURON_KINDS):
+        share = [np.mean(labels[p == level] == kind) for level in levels]
+        ax.plot(1 / levels, share, marker="o", color=colour, label=kind)
+    if reference is not None:
+        ref = np.asarray(reference, dtype=object)
+        if ref.shape != labels.shape:
+            raise ValueError(f"reference must have shape {labels.shape}, got {ref.shape}")
+        share = [np.mean(ref[p == level] == "monosemantic") for level in levels]
+        ax.plot(1 / levels, share, linestyle="--", color=BASELINE_COLOR,
+                label="monosemantic, control")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(r"$1/p = 1/(1 - S)$ (sparsity, log scale)")
+    ax.set_ylabel("share of neurons")
+    ax.set_title(title if title is not None else "Neurons of the ReLU layer")
+    _legend_below(ax)
+    return ax
