@@ -18,7 +18,7 @@ from ._core import (
     AlignmentResult,
     as_pair,
     check_flag,
-    constant_units,
+    checked_and_scaled,
     one_thread,
     pair_moments,
     streamed_cross_validated,
@@ -64,8 +64,8 @@ def correlation_matrix(source, target) -> np.ndarray:
     [[1.0], [0.0]]
     """
     x, y = as_pair(source, target, streaming=True)
-    for t, name in ((x, "source"), (y, "target")):
-        constant_units(t, name)  # checks that every value is finite
+    x, _ = checked_and_scaled(x, "source")  # checks that every value is finite
+    y, _ = checked_and_scaled(y, "target")
     return pair_moments(x, y, full=False).covariance().correlation()
 
 
