@@ -342,8 +342,8 @@ def scale_exponent(max_abs, dtype) -> int:
     0 (leave the input alone) when ``max_abs`` lies within :data:`SAFE_EXPONENT` binary orders
     of 1 for ``dtype``, or is 0; else the exponent of ``max_abs`` (:func:`magnitude_exponents`).
     """
-    e = int(magnitude_exponents(np.float64(max_abs)))
-    return e if _needs_rescaling(np.int64(e), dtype) else 0
+    e = scale_exponents(np.float64(max_abs), dtype)
+    return 0 if e is None else int(e)
 
 
 def row_scale_exponents(x):
@@ -359,11 +359,18 @@ def row_scale_exponents(x):
         max_abs = torch.cat([x[lo:lo + rows].abs().amax(dim=1) for lo in range(0, len(x), rows)])
     else:
         max_abs = np.abs(x).max(axis=1)
+    return scale_exponents(max_abs, x.dtype)
+
+
+def scale_exponents(max_abs, dtype):
+    """For several parts of an input (rows, columns) with largest magnitudes ``max_abs``, the
+    exponents to divide each by (:func:`magnitude_exponents`), or ``None`` when every part lies
+    within :data:`SAFE_EXPONENT` of 1 for ``dtype`` (the input is then used as it is)."""
     e = magnitude_exponents(max_abs)
-    return e if _needs_rescaling(e, x.dtype) else None
+    return e if _needs_rescaling(e, dtype) else None
 
 
-def rescaled(x, name: str = "x"):
+def rescaled(x):
     """``(x * 2**-e, e)`` for the whole of ``x`` (numpy or torch), ``e`` from :func:`scale_exponent`.
 
     ``x`` itself (no copy) and ``e = 0`` for an input within :data:`SAFE_EXPONENT`. A float32
@@ -377,8 +384,8 @@ def rescaled(x, name: str = "x"):
     return (x, 0) if e == 0 else (times_power_of_two(x, -e), e)
 
 
-def unit_rows(x, name: str):
-    """Rows of the 2-D float ``x`` (numpy or torch) scaled to unit length, at any magnitude.
+def unit_rows(x: np.ndarray, name: str) -> np.ndarray:
+    """Rows of the 2-D float array ``x`` scaled to unit length, at any magnitude.
 
     Each row is first brought to a largest magnitude in ``[0.5, 1)`` by a power of two where
     needed (:func:`row_scale_exponents`), so its length neither overflows (beyond about 1e154)
@@ -388,12 +395,8 @@ def unit_rows(x, name: str):
     e = row_scale_exponents(x)
     if e is not None:
         x = times_power_of_two(x, -e[:, None])
-    if isinstance(x, torch.Tensor):
-        lengths = torch.linalg.vector_norm(x, dim=1, keepdim=True)
-        zero = torch.nonzero(lengths[:, 0] == 0).flatten().tolist()
-    else:
-        lengths = np.linalg.norm(x, axis=1, keepdims=True)
-        zero = np.flatnonzero(lengths[:, 0] == 0).tolist()
+    lengths = np.linalg.norm(x, axis=1, keepdims=True)
+    zero = np.flatnonzero(lengths[:, 0] == 0).tolist()
     if zero:
         raise ValueError(f"{name} has zero rows (no direction): {zero}")
     return x / lengths

@@ -247,7 +247,9 @@ def spotlight_resonance(
     Parameters
     ----------
     activations : array_like or torch.Tensor, shape (n, d)
-        One sample per row. Zero rows have no direction: they are left out of the fractions,
+        One sample per row, of any finite magnitude (rows of 1e-300 and 1e300 both count: a
+        row whose squares would overflow or underflow is counted as itself times a power of
+        two, exactly). Zero rows have no direction: they are left out of the fractions,
         counted in ``n_excluded``, and a warning says how many.
     basis : array_like, shape (k, d), optional
         Privileged basis vectors, one per row; any lengths, need not be orthogonal, ``k > d``

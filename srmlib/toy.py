@@ -604,7 +604,7 @@ def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray, np.ndarra
     Rescaled first, so that the squares of directions beyond about 1e154 or below 1e-154 neither
     overflow nor underflow; ``tiny`` still applies to the true lengths.
     """
-    d, e = rescaled(d, "directions")
+    d, e = rescaled(d)
     norms = np.linalg.norm(d, axis=1)
     with np.errstate(over="ignore"):
         ok = (norms if e == 0 else times_power_of_two(norms, e)) > tiny

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -321,6 +322,28 @@ def test_metric_helpers_at_the_extremes(c):
     assert np.array_equal(metrics.nearest_neighbors(x * c, 3), metrics.nearest_neighbors(x, 3))
 
 
+# invariant to each unit's scale (correlations, z-scored ridge, CCA), or not
+PER_UNIT = ["semi-matching", "soft-matching", "linear predictivity", "soft-matching distance",
+            "mean cca"]
+WHOLE = ["permutation", "procrustes", "shape", "svcca", "pwcca", "cka", "mutual knn", "cknna"]
+
+
+@SETTINGS
+@given(seed=seeds, k=exponents(1000, 500).map(abs), name=st.sampled_from(PER_UNIT + WHOLE))
+def test_units_of_mixed_scale_on_one_side(seed, k, name):
+    """Units at ``2**-k`` and ``2**k`` on one side: a metric invariant to each unit's scale is
+    unchanged; for any other metric the tiny units are negligible (their share of the second
+    moments is ``2**-2k``, or below rounding for ``k > 27``), so it equals the metric of the
+    largest unit alone."""
+    x, y = metric_pair(seed)
+    mixed = x.copy()
+    mixed[:, 0], mixed[:, 1] = power(x[:, 0], -k), power(x[:, 1], k)
+    if name in PER_UNIT:
+        assert close(metric(name, mixed, y), metric(name, x, y), 1e-9)
+    elif k > 27:
+        assert close(metric(name, mixed, y), metric(name, x[:, [1]], y), 1e-9)
+
+
 def test_metric_of_an_all_zero_side_is_a_clear_error():
     x, _ = metric_pair(11)
     with pytest.raises(ValueError, match="every unit of target is constant"):
@@ -357,3 +380,20 @@ def test_feature_dimensionality_at_the_extremes(c):
 def test_interference_beyond_float64_is_a_clear_error():
     with pytest.raises(ValueError, match="interference exceeds the float64 range"):
         toy.interference(generic(13, (5, 2)) * 1e300)
+
+
+# --------------------------------------------------------------------------- the shared rule
+
+
+def test_times_power_of_two_is_exact_across_the_whole_range():
+    """The helper every entry point uses: a subnormal brought up by ``2**1074``, the largest
+    float64 down to ``2**-1`` and a float32 subnormal up by ``2**149``, all exactly."""
+    from srmlib._validation import magnitude_exponents, times_power_of_two
+
+    assert times_power_of_two(np.array([5e-324]), 1074)[0] == 1.0
+    biggest = np.finfo(np.float64).max
+    assert times_power_of_two(np.array([biggest]), -1024)[0] == biggest * 2.0**-1024
+    f32 = torch.tensor([1.4e-45], dtype=torch.float32)  # the smallest float32 subnormal
+    assert float(times_power_of_two(f32, 149)[0]) == 1.0
+    e = magnitude_exponents(torch.tensor([5e-324, 1.0, biggest, 0.0], dtype=torch.float64))
+    assert e.tolist() == [-1073, 1, 1024, 0]

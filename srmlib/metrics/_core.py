@@ -25,6 +25,7 @@ from .._validation import (
     legacy_seed,
     rescaled,
     scale_exponent,
+    scale_exponents,
     times_power_of_two,
 )
 
@@ -423,20 +424,28 @@ def _extremes(x: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return low, high
 
 
-def checked_and_scaled(x: torch.Tensor, name: str) -> tuple[torch.Tensor, np.ndarray]:
+def checked_and_scaled(x: torch.Tensor, name: str, *,
+                       per_unit: bool = False) -> tuple[torch.Tensor, np.ndarray]:
     """``x`` checked for finiteness (streamed), and its constant columns.
 
     Every metric here is invariant to the scale of each side (or scales with it, as a plain
     inner product does, and only its ranking is used): a side whose largest magnitude lies
     beyond :data:`srmlib._validation.SAFE_EXPONENT` binary orders of 1, where its second
     moments would overflow or underflow, is replaced by a copy times a power of two (exact);
-    ordinary inputs are returned as they are, without a copy.
+    ordinary inputs are returned as they are, without a copy. With ``per_unit`` (a metric
+    invariant to the scale of each unit: correlations, z-scored regression, CCA) each column is
+    brought to its own scale, so that units of 1e-200 and 1e200 on one side both count.
     """
     low, high = _extremes(x, name)
-    max_abs = float(torch.maximum(low.abs(), high.abs()).max())
-    e = scale_exponent(max_abs, x.dtype)
-    if e:
-        x = times_power_of_two(x, -e)
+    max_abs = torch.maximum(low.abs(), high.abs())
+    if per_unit:
+        e = scale_exponents(max_abs, x.dtype)
+        if e is not None:
+            x = times_power_of_two(x, -e)
+    else:
+        e = scale_exponent(float(max_abs.max()), x.dtype)
+        if e:
+            x = times_power_of_two(x, -e)
     return x, (low == high).cpu().numpy()
 
 
@@ -467,14 +476,15 @@ class Streamed:
                                n_folds=n_folds, seed=seed)
 
 
-def streamed(source, target, min_stimuli: int = 2) -> Streamed:
-    """Validate two representations for a moments-based metric, without copying them."""
+def streamed(source, target, min_stimuli: int = 2, *, per_unit: bool = False) -> Streamed:
+    """Validate two representations for a moments-based metric, without copying them (unless
+    their scale is extreme: :func:`checked_and_scaled`, with ``per_unit``)."""
     x, y = as_pair(source, target, streaming=True)
     if len(x) < min_stimuli:
         raise ValueError(f"need at least {min_stimuli} stimuli, got {len(x)}")
     out, sides = {}, {}
     for side, t in (("source", x), ("target", y)):
-        sides[side], constant = checked_and_scaled(t, side)
+        sides[side], constant = checked_and_scaled(t, side, per_unit=per_unit)
         if constant.all():
             raise ValueError(f"every unit of {side} is constant across stimuli: nothing to "
                              f"compare")
@@ -485,14 +495,14 @@ def streamed(source, target, min_stimuli: int = 2) -> Streamed:
 
 
 def streamed_cross_validated(name, source, target, n_folds, seed, fold_score, *,
-                             full: bool = True) -> AlignmentResult:
+                             full: bool = True, per_unit: bool = False) -> AlignmentResult:
     """Cross-validate ``fold_score(train, test)`` on :class:`Covariance` objects of each fold.
 
     ``full=False``: the covariances hold only the variances of each side (see
-    :func:`pair_moments`).
+    :func:`pair_moments`); ``per_unit``: see :func:`checked_and_scaled`.
     """
     n_folds, seed = check_folds(n_folds, seed)
-    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2)
+    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2, per_unit=per_unit)
     split = folds(data.n, n_folds, seed)
     if n_folds == 1:
         everything = data.moments(full=full).covariance()
@@ -505,9 +515,11 @@ def streamed_cross_validated(name, source, target, n_folds, seed, fold_score, *,
 
 
 def streamed_fit_free(name, source, target, compute, *, higher_is_better: bool,
-                      min_stimuli: int = 2, full: bool = True) -> AlignmentResult:
-    """``compute(covariance)`` on all stimuli, from streamed moments (``full``: as above)."""
-    data = streamed(source, target, min_stimuli=min_stimuli)
+                      min_stimuli: int = 2, full: bool = True,
+                      per_unit: bool = False) -> AlignmentResult:
+    """``compute(covariance)`` on all stimuli, from streamed moments (``full``, ``per_unit``:
+    as above)."""
+    data = streamed(source, target, min_stimuli=min_stimuli, per_unit=per_unit)
     return data.result(name, [compute(data.moments(full=full).covariance())],
                        higher_is_better=higher_is_better)
 

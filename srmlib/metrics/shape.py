@@ -153,7 +153,7 @@ def canonical_correlations(source, target) -> np.ndarray:
     -------
     ndarray, shape (min(rank_source, rank_target),)
     """
-    c = streamed(source, target).moments().covariance()
+    c = streamed(source, target, per_unit=True).moments().covariance()
     return _cca(c.xx, c.yy, c.xy)[0]
 
 
@@ -177,7 +177,7 @@ def mean_cca(source, target):
     """
     return streamed_fit_free("mean cca", source, target,
                              lambda c: float(np.mean(_cca(c.xx, c.yy, c.xy)[0])),
-                             higher_is_better=True)
+                             higher_is_better=True, per_unit=True)
 
 
 def _top_components(cov: np.ndarray, variance: float) -> np.ndarray:
