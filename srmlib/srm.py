@@ -602,7 +602,8 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
 
     # A row's direction does not depend on its length: rows of largest magnitude beyond
     # SAFE_EXPONENT binary orders of 1 (their squares would overflow or underflow) are counted
-    # as that row times a power of two, exactly; ``norms`` are then the true lengths.
+    # as that row times a power of two, exactly; ``norms`` are then the lengths of the rows so
+    # rescaled, and ``norm_exponents`` the powers that give the true ones.
     scale = row_scale_exponents(x)
     norms = _row_norms(x, scale)
     nonzero = norms > 0

@@ -37,7 +37,7 @@ import srmlib
 from srmlib import metrics, stats, toy
 from srmlib.sae import match_features, matching_null
 
-EXAMPLES = 12  # hypothesis examples per property (each one a data set and a scale)
+EXAMPLES = 8  # hypothesis examples per property (each one a data set and a scale)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True)
 
 seeds = st.integers(0, 2**32 - 1)
