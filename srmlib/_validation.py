@@ -320,3 +320,122 @@ def check_plane(plane, name: str = "plane") -> tuple[int, int]:
                        for k in plane)):
         raise TypeError(f"{name} must be a pair of basis indices (i, j), got {plane!r}")
     return int(plane[0]), int(plane[1])
+
+
+# Scale ------------------------------------------------------------------------------------
+#
+# The one rule for finite input of any magnitude. SRM, the metrics, feature matching and the
+# toy-model geometry are invariant to the scale of their input (or scale in a known way), but
+# their squares and sums of squares overflow beyond about 1e154 (float32: 1e19) and underflow
+# below about 1e-154, and a float32 cast overflows beyond 3.4e38. Such an input is multiplied
+# once by the power of two that brings its largest magnitude (per row, where the answer depends
+# on each row's direction only) into [0.5, 1). A product with a power of two is exact in binary
+# floating point (short of underflow), so the rescaled input is the original one, exactly, in
+# other units. Inputs whose largest magnitude already lies within SAFE_EXPONENT binary orders of
+# 1 are left as they are: ordinary data take the code path they always took, bit for bit.
+
+#: Binary exponents within which an input is not rescaled, per dtype: squares and sums of
+#: squares of up to 2**40 terms stay far from overflow and underflow (float64: 2**+-256 is
+#: about 1e+-77; float32, whose products the metrics form in float32: 2**+-32, about 4e+-10).
+SAFE_EXPONENT = {torch.float64: 256, torch.float32: 32, np.dtype(np.float64): 256,
+                 np.dtype(np.float32): 32}
+
+
+def magnitude_exponents(max_abs):
+    """The binary exponents ``e`` with ``max_abs * 2**-e`` in ``[0.5, 1)`` (0 where ``max_abs`` is 0).
+
+    ``max_abs``: a numpy array or torch tensor of non-negative finite magnitudes; returns int64
+    of the same kind and shape.
+    """
+    if isinstance(max_abs, torch.Tensor):
+        return torch.frexp(max_abs).exponent.to(torch.int64)
+    return np.frexp(np.asarray(max_abs))[1].astype(np.int64)
+
+
+def times_power_of_two(x, exponents):
+    """``x * 2**exponents``, exactly (short of underflow), for numpy arrays and torch tensors.
+
+    ``exponents`` (an int, or int64 broadcastable to ``x``) may exceed what ``2**e`` can hold in
+    ``x``'s dtype: the factor is applied in two halves, each representable, so that a float64
+    subnormal can be brought up by ``2**1074`` and a float32 value down by ``2**-149``.
+    """
+    if isinstance(x, torch.Tensor):
+        e = torch.as_tensor(exponents, dtype=torch.int64, device=x.device)
+        half = torch.div(e, 2, rounding_mode="floor")
+        for part in (half, e - half):
+            x = x * torch.exp2(part.to(torch.float64)).to(x.dtype)
+        return x
+    return np.ldexp(x, np.asarray(exponents, dtype=np.int64))
+
+
+def _needs_rescaling(exponents, dtype) -> bool:
+    limit = SAFE_EXPONENT.get(dtype, 256)
+    if isinstance(exponents, torch.Tensor):
+        return bool((exponents.abs() > limit).any())
+    return bool(np.any(np.abs(exponents) > limit))
+
+
+def scale_exponent(max_abs, dtype) -> int:
+    """The exponent ``e`` to divide an input by (``x * 2**-e``), from its largest magnitude.
+
+    0 (leave the input alone) when ``max_abs`` lies within :data:`SAFE_EXPONENT` binary orders
+    of 1 for ``dtype``, or is 0; else the exponent of ``max_abs`` (:func:`magnitude_exponents`).
+    """
+    e = scale_exponents(np.float64(max_abs), dtype)
+    return 0 if e is None else int(e)
+
+
+def row_scale_exponents(x):
+    """Per row of the 2-D ``x`` (numpy or torch), the exponent to divide it by, or ``None``.
+
+    ``None`` when every row's largest magnitude lies within :data:`SAFE_EXPONENT` of 1 (the
+    input is then used as it is); else the int64 exponents of every row's largest magnitude (0
+    for an all-zero row), so that ``times_power_of_two(x, -e[:, None])`` has rows of largest
+    magnitude in ``[0.5, 1)``. Computed a block of rows at a time (no copy of ``x``).
+    """
+    if isinstance(x, torch.Tensor):
+        rows = max(1, _FINITE_BLOCK_ELEMENTS // max(1, x.shape[1]))
+        max_abs = torch.cat([x[lo:lo + rows].abs().amax(dim=1) for lo in range(0, len(x), rows)])
+    else:
+        max_abs = np.abs(x).max(axis=1)
+    return scale_exponents(max_abs, x.dtype)
+
+
+def scale_exponents(max_abs, dtype):
+    """For several parts of an input (rows, columns) with largest magnitudes ``max_abs``, the
+    exponents to divide each by (:func:`magnitude_exponents`), or ``None`` when every part lies
+    within :data:`SAFE_EXPONENT` of 1 for ``dtype`` (the input is then used as it is)."""
+    e = magnitude_exponents(max_abs)
+    return e if _needs_rescaling(e, dtype) else None
+
+
+def rescaled(x):
+    """``(x * 2**-e, e)`` for the whole of ``x`` (numpy or torch), ``e`` from :func:`scale_exponent`.
+
+    ``x`` itself (no copy) and ``e = 0`` for an input within :data:`SAFE_EXPONENT`. A float32
+    input that must be rescaled keeps its dtype (its values are representable at any scale).
+    """
+    if isinstance(x, torch.Tensor):
+        max_abs = float(x.abs().max()) if x.numel() else 0.0
+    else:
+        max_abs = float(np.abs(x).max()) if x.size else 0.0
+    e = scale_exponent(max_abs, x.dtype)
+    return (x, 0) if e == 0 else (times_power_of_two(x, -e), e)
+
+
+def unit_rows(x: np.ndarray, name: str) -> np.ndarray:
+    """Rows of the 2-D float array ``x`` scaled to unit length, at any magnitude.
+
+    Each row is first brought to a largest magnitude in ``[0.5, 1)`` by a power of two where
+    needed (:func:`row_scale_exponents`), so its length neither overflows (beyond about 1e154)
+    nor underflows (below about 1e-154); the direction is exact. Raises ``ValueError`` naming
+    ``name`` and the rows that are the zero vector (no direction).
+    """
+    e = row_scale_exponents(x)
+    if e is not None:
+        x = times_power_of_two(x, -e[:, None])
+    lengths = np.linalg.norm(x, axis=1, keepdims=True)
+    zero = np.flatnonzero(lengths[:, 0] == 0).tolist()
+    if zero:
+        raise ValueError(f"{name} has zero rows (no direction): {zero}")
+    return x / lengths

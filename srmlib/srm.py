@@ -59,6 +59,8 @@ from ._validation import (
     check_real_array,
     check_real_in,
     check_seed,
+    row_scale_exponents,
+    times_power_of_two,
 )
 from .bases import MIN_PLANE_SINE, enumerate_planes
 
@@ -245,7 +247,9 @@ def spotlight_resonance(
     Parameters
     ----------
     activations : array_like or torch.Tensor, shape (n, d)
-        One sample per row. Zero rows have no direction: they are left out of the fractions,
+        One sample per row, of any finite magnitude (rows of 1e-300 and 1e300 both count: a
+        row whose squares would overflow or underflow is counted as itself times a power of
+        two, exactly). Zero rows have no direction: they are left out of the fractions,
         counted in ``n_excluded``, and a warning says how many.
     basis : array_like, shape (k, d), optional
         Privileged basis vectors, one per row; any lengths, need not be orthogonal, ``k > d``
@@ -399,7 +403,7 @@ class ProjectedActivations:
     gram : torch.Tensor, shape (k, k)
         Cosines between basis vectors.
     norms : torch.Tensor, shape (n_samples,)
-        Lengths of the non-zero samples.
+        Lengths of the non-zero samples (times ``2**-norm_exponents`` where those are given).
     valid_rows : torch.Tensor, shape (n_samples,)
         Row of each kept sample in the input.
     planes : ndarray of int, shape (P, 2)
@@ -413,6 +417,11 @@ class ProjectedActivations:
         route of the counting.
     seed : int or None
         Seed used for a random subset of planes.
+    norm_exponents : torch.Tensor of int64, shape (n_samples,), or None
+        ``None`` for ordinary inputs. For an input with rows beyond about ``2**+-256`` in
+        magnitude (float32: ``2**+-32``), whose squares would overflow or underflow, each row was
+        counted as itself times ``2**-e`` (exact), and the true length of a sample is
+        ``norms * 2**norm_exponents``.
     """
 
     projections: torch.Tensor
@@ -426,6 +435,7 @@ class ProjectedActivations:
     basis_size: int
     orthonormal: bool
     seed: int | None = None
+    norm_exponents: torch.Tensor | None = None
 
     @property
     def n_samples(self) -> int:
@@ -483,8 +493,15 @@ class ProjectedActivations:
         with _threads_for(self):
             for sel in _selections(self, epsilon, plane_chunk=plane_chunk):
                 norm = self.norms[sel.sample]
+                if self.norm_exponents is None:
+                    coords = torch.stack([sel.a * norm, sel.b * norm], dim=1)
+                else:  # true coordinates, in float64 (those of a float32 input may exceed it)
+                    norm = norm.double()
+                    coords = times_power_of_two(
+                        torch.stack([sel.a.double() * norm, sel.b.double() * norm], dim=1),
+                        self.norm_exponents[sel.sample, None])
                 pieces.append((
-                    torch.stack([sel.a * norm, sel.b * norm], dim=1),
+                    coords,
                     sel.plane + sel.start,
                     self.valid_rows[sel.sample],
                     torch.sqrt(sel.r2),
@@ -553,6 +570,10 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
             )
         if bt.shape[0] < 2:
             raise ValueError(f"basis needs at least 2 vectors to span a plane, got {bt.shape[0]}")
+        # exact directions at any length (a power of two per vector first, where needed)
+        scale = row_scale_exponents(bt)
+        if scale is not None:
+            bt = times_power_of_two(bt, -scale[:, None])
         basis_norms = bt.norm(dim=1)
         zero = torch.nonzero(basis_norms == 0).flatten().tolist()
         if zero:
@@ -579,7 +600,12 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
             "vectors or pass explicit planes="
         )
 
-    norms = x.norm(dim=1)
+    # A row's direction does not depend on its length: rows of largest magnitude beyond
+    # SAFE_EXPONENT binary orders of 1 (their squares would overflow or underflow) are counted
+    # as that row times a power of two, exactly; ``norms`` are then the lengths of the rows so
+    # rescaled, and ``norm_exponents`` the powers that give the true ones.
+    scale = row_scale_exponents(x)
+    norms = _row_norms(x, scale)
     nonzero = norms > 0
     n_excluded = int((~nonzero).sum())
     if n_excluded == x.shape[0]:
@@ -592,8 +618,11 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
         )
     valid_rows = torch.nonzero(nonzero).flatten()
     norms = norms[valid_rows]
+    if scale is not None:
+        scale = scale[valid_rows]
     return ProjectedActivations(
-        projections=_unit_projections(x, valid_rows if n_excluded else None, norms, unit_basis),
+        projections=_unit_projections(x, valid_rows if n_excluded else None, norms, unit_basis,
+                                      scale),
         gram=gram,
         norms=norms,
         valid_rows=valid_rows,
@@ -607,12 +636,26 @@ def _project(activations, basis, pairs, max_planes, seed, planes, device) -> Pro
             <= _ORTHONORMAL_TOLERANCE
         ),
         seed=seed,
+        norm_exponents=scale,
     )
 
 
+def _row_norms(x: torch.Tensor, scale) -> torch.Tensor:
+    """Lengths of the rows of ``x``, or with ``scale`` (see :func:`row_scale_exponents`) those of
+    the rows times ``2**-scale``, a block at a time (never a rescaled copy of ``x``)."""
+    if scale is None:
+        return x.norm(dim=1)
+    block = max(1, _PROJECT_ELEMENTS // x.shape[1])
+    return torch.cat([times_power_of_two(x[lo:lo + block], -scale[lo:lo + block, None])
+                      .norm(dim=1) for lo in range(0, len(x), block)])
+
+
 def _unit_projections(x: torch.Tensor, rows, norms: torch.Tensor,
-                      unit_basis: torch.Tensor) -> torch.Tensor:
+                      unit_basis: torch.Tensor, scale=None) -> torch.Tensor:
     """Cosines of the rows ``rows`` of ``x`` (all if ``None``) with the unit basis vectors.
+
+    ``norms`` are the lengths of those rows, or with ``scale`` (int64 per row) of the rows times
+    ``2**-scale``, which is how they are then divided.
 
     Shape ``(n_samples, k)``, stored basis-major (its transpose is contiguous) so that the
     counting reads one basis vector's cosines as one contiguous row. Computed a block of samples
@@ -623,7 +666,10 @@ def _unit_projections(x: torch.Tensor, rows, norms: torch.Tensor,
     block = max(1, _PROJECT_ELEMENTS // max(x.shape[1], unit_basis.shape[0]))
     for lo in range(0, n, block):
         hi = min(lo + block, n)
-        unit = (x[lo:hi] if rows is None else x[rows[lo:hi]]) / norms[lo:hi, None]
+        part = x[lo:hi] if rows is None else x[rows[lo:hi]]
+        if scale is not None:
+            part = times_power_of_two(part, -scale[lo:hi, None])
+        unit = part / norms[lo:hi, None]
         by_basis[:, lo:hi] = unit_basis @ unit.T
     return by_basis.T
 

@@ -47,7 +47,7 @@ from ._random import stream
 from ._threads import torch_threads
 from ._validation import (as_float_tensor, check_epsilon, check_int,
                           check_progress, check_real, check_real_array, check_real_in,
-                          check_seed)
+                          check_seed, row_scale_exponents, times_power_of_two)
 from .bases import random_rotation
 from .srm import SRMResult, isotropic_expectation, project
 
@@ -482,6 +482,9 @@ def rotation_test(
                              f"in the default basis, got shape {tuple(x.shape)}")
         basis = np.eye(n_dims)
     basis = as_float_tensor(basis, "basis", ndim=2).cpu().numpy().astype(np.float64)
+    scale = row_scale_exponents(basis)  # rotated below: keep its products within range
+    if scale is not None:
+        basis = times_power_of_two(basis, -scale[:, None])
     if basis.shape[1] != n_dims:
         raise ValueError(f"basis has vectors of dimension {basis.shape[1]} but activations have "
                          f"{n_dims} columns; basis must have shape (n_vectors, n_dims)")

@@ -67,7 +67,8 @@ from tqdm.auto import tqdm
 from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import (check_choice, check_int, check_optimiser, check_progress, check_real,
-                          check_real_array, check_seed, diverged)
+                          check_real_array, check_seed, diverged, rescaled,
+                          times_power_of_two)
 
 __all__ = [
     "NEURON_KINDS",
@@ -644,23 +645,43 @@ def feature_norms(directions) -> np.ndarray:
     return np.linalg.norm(as_directions(directions), axis=1)
 
 
-def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray]:
+def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(d * 2**-e, unit, ok, e)``: ``d`` times a power of two (exact; ``e = 0`` for ordinary
+    magnitudes, see :func:`srmlib._validation.rescaled`), its rows as unit vectors, and which
+    rows are longer than ``tiny``.
+
+    Rescaled first, so that the squares of directions beyond about 1e154 or below 1e-154 neither
+    overflow nor underflow; ``tiny`` still applies to the true lengths.
+    """
+    d, e = rescaled(d)
     norms = np.linalg.norm(d, axis=1)
-    safe = np.where(norms > tiny, norms, 1.0)
-    return d / safe[:, None], norms > tiny
+    with np.errstate(over="ignore"):
+        ok = (norms if e == 0 else times_power_of_two(norms, e)) > tiny
+    ok &= norms > 0  # a row over 2**1074 times shorter than the longest is zero once rescaled
+    safe = np.where(ok, norms, 1.0)
+    return d, d / safe[:, None], ok, e
 
 
 def interference(directions, *, tiny: float = 1e-12) -> np.ndarray:
     """How much of the other features feature ``i`` picks up: ``sum_{j != i} (W_i_hat . W_j)^2``.
 
     Shape ``(n_features,)``; 0 for a feature orthogonal to all the others (and for a feature of
-    zero norm, which has no direction).
+    zero norm, which has no direction). It grows as the square of the directions' scale, at any
+    scale; a ``ValueError`` where that exceeds the float64 range (directions beyond about 1e154).
     """
-    d = as_directions(directions)
-    unit, ok = _unit(d, tiny)
+    original = as_directions(directions)
+    d, unit, ok, e = _unit(original, tiny)
     overlap = (unit @ d.T) ** 2
     np.fill_diagonal(overlap, 0.0)
-    return np.where(ok, overlap.sum(axis=1), 0.0)
+    result = np.where(ok, overlap.sum(axis=1), 0.0)
+    if e == 0:
+        return result
+    with np.errstate(over="ignore"):
+        result = times_power_of_two(result, 2 * e)  # it grows as the square of the scale
+    if not np.all(np.isfinite(result)):
+        raise ValueError("interference exceeds the float64 range: directions are too long "
+                         f"(largest magnitude {np.abs(original).max():g}); rescale them")
+    return result
 
 
 def feature_dimensionality(directions, *, tiny: float = 1e-12) -> np.ndarray:
@@ -688,8 +709,7 @@ def feature_dimensionality(directions, *, tiny: float = 1e-12) -> np.ndarray:
     >>> feature_dimensionality(np.c_[np.cos(angles), np.sin(angles)]).round(3)
     array([0.4, 0.4, 0.4, 0.4, 0.4])
     """
-    d = as_directions(directions)
-    unit, ok = _unit(d, tiny)
+    d, unit, ok, e = _unit(as_directions(directions), tiny)  # D does not depend on the scale
     denominator = ((unit @ d.T) ** 2).sum(axis=1)
     norms2 = (d**2).sum(axis=1)
     return np.where(ok, norms2 / np.where(ok, denominator, 1.0), 0.0)

@@ -52,6 +52,13 @@ units: see ``benchmarks/metrics.py`` for the times and the peak). The nearest-ne
 also stream, in blocks of stimuli, with time growing as ``n_stimuli^2``. Linear predictivity
 (scikit-learn) and RSA (``n_stimuli^2`` dissimilarities) work on CPU copies.
 
+Magnitude: every metric gives the same value for an input of any finite scale (each side may
+have its own). A side whose largest value lies beyond about ``1e+-77`` (float32: ``4e+-10``),
+where second moments would overflow or underflow, is first multiplied by a power of two, which
+is exact (a copy of that side); the metrics invariant to each unit's scale (semi- and
+soft-matching, linear predictivity, the standardised soft-matching distance, mean CCA) bring
+each unit to its own scale, so units of ``1e-200`` and ``1e200`` on one side both count.
+
 References
 ----------
 Kriegeskorte, N., Mur, M. & Bandettini, P. (2008). Representational similarity analysis.

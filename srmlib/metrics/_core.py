@@ -19,7 +19,16 @@ import torch
 from sklearn.model_selection import KFold
 
 from .._threads import single_thread
-from .._validation import as_float_tensor, check_int, check_seed, legacy_seed
+from .._validation import (
+    as_float_tensor,
+    check_int,
+    check_seed,
+    legacy_seed,
+    rescaled,
+    scale_exponent,
+    scale_exponents,
+    times_power_of_two,
+)
 
 #: Entries of one side's block of stimuli in a streaming pass (4M: 32 MB in float64).
 BLOCK_ENTRIES = 2**22
@@ -102,8 +111,9 @@ def one_thread(function):
 
 
 def as_array(x, name: str) -> np.ndarray:
-    """A 2-D float64 numpy copy of ``x`` (validated: finite, real, non-empty)."""
-    return as_float_tensor(x, name, ndim=2).cpu().double().numpy()
+    """A 2-D float64 numpy copy of ``x`` (validated: finite, real, non-empty), times a power of
+    two where its magnitude is extreme (:func:`srmlib._validation.rescaled`: exact)."""
+    return rescaled(as_float_tensor(x, name, ndim=2).cpu().double().numpy())[0]
 
 
 def as_streamable(x, name: str) -> torch.Tensor:
@@ -111,7 +121,7 @@ def as_streamable(x, name: str) -> torch.Tensor:
 
     Types, dimensions and emptiness are checked here (as :func:`as_float_tensor` does, on a
     slice); finiteness is checked block by block as the data are streamed
-    (:func:`constant_units`), so that no temporary of the input's size is made. Other dtypes
+    (:func:`checked_and_scaled`), so that no temporary of the input's size is made. Other dtypes
     are converted (a copy) by :func:`as_float_tensor`.
     """
     if isinstance(x, torch.Tensor):
@@ -402,11 +412,9 @@ def pair_moments(x: torch.Tensor, y: torch.Tensor, groups=None, *, keep_x=None,
                        **{key: np.stack(value) for key, value in out.items() if key != "counts"})
 
 
-def constant_units(x: torch.Tensor, name: str) -> np.ndarray:
-    """Boolean mask of the columns of ``x`` that are identical on every stimulus (streamed).
-
-    Raises ``ValueError`` naming ``name`` if a block holds NaN or infinite values.
-    """
+def _extremes(x: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column minima and maxima of ``x`` (streamed); ``ValueError`` naming ``name`` for a
+    block holding NaN or infinite values."""
     low = high = None
     for rows in _blocks(torch.arange(len(x), device=x.device), x.shape[1]):
         b = x.index_select(0, rows)
@@ -414,7 +422,32 @@ def constant_units(x: torch.Tensor, name: str) -> np.ndarray:
             raise ValueError(f"{name} contains NaN or infinite values")
         low = b.amin(0) if low is None else torch.minimum(low, b.amin(0))
         high = b.amax(0) if high is None else torch.maximum(high, b.amax(0))
-    return (low == high).cpu().numpy()
+    return low, high
+
+
+def checked_and_scaled(x: torch.Tensor, name: str, *,
+                       per_unit: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    """``x`` checked for finiteness (streamed), and its constant columns.
+
+    Every metric here is invariant to the scale of each side (or scales with it, as a plain
+    inner product does, and only its ranking is used): a side whose largest magnitude lies
+    beyond :data:`srmlib._validation.SAFE_EXPONENT` binary orders of 1, where its second
+    moments would overflow or underflow, is replaced by a copy times a power of two (exact);
+    ordinary inputs are returned as they are, without a copy. With ``per_unit`` (a metric
+    invariant to the scale of each unit: correlations, z-scored regression, CCA) each column is
+    brought to its own scale, so that units of 1e-200 and 1e200 on one side both count.
+    """
+    low, high = _extremes(x, name)
+    max_abs = torch.maximum(low.abs(), high.abs())
+    if per_unit:
+        e = scale_exponents(max_abs, x.dtype)
+        if e is not None:
+            x = times_power_of_two(x, -e)
+    else:
+        e = scale_exponent(float(max_abs.max()), x.dtype)
+        if e:
+            x = times_power_of_two(x, -e)
+    return x, (low == high).cpu().numpy()
 
 
 @dataclass(frozen=True)
@@ -444,31 +477,33 @@ class Streamed:
                                n_folds=n_folds, seed=seed)
 
 
-def streamed(source, target, min_stimuli: int = 2) -> Streamed:
-    """Validate two representations for a moments-based metric, without copying them."""
+def streamed(source, target, min_stimuli: int = 2, *, per_unit: bool = False) -> Streamed:
+    """Validate two representations for a moments-based metric, without copying them (unless
+    their scale is extreme: :func:`checked_and_scaled`, with ``per_unit``)."""
     x, y = as_pair(source, target, streaming=True)
     if len(x) < min_stimuli:
         raise ValueError(f"need at least {min_stimuli} stimuli, got {len(x)}")
-    out = {}
+    out, sides = {}, {}
     for side, t in (("source", x), ("target", y)):
-        constant = constant_units(t, side)
+        sides[side], constant = checked_and_scaled(t, side, per_unit=per_unit)
         if constant.all():
             raise ValueError(f"every unit of {side} is constant across stimuli: nothing to "
                              f"compare")
         out[side] = (np.flatnonzero(~constant), np.flatnonzero(constant))
+    x, y = sides["source"], sides["target"]
     return Streamed(x=x, y=y, keep_x=out["source"][0], keep_y=out["target"][0],
                     dropped_x=out["source"][1], dropped_y=out["target"][1])
 
 
 def streamed_cross_validated(name, source, target, n_folds, seed, fold_score, *,
-                             full: bool = True) -> AlignmentResult:
+                             full: bool = True, per_unit: bool = False) -> AlignmentResult:
     """Cross-validate ``fold_score(train, test)`` on :class:`Covariance` objects of each fold.
 
     ``full=False``: the covariances hold only the variances of each side (see
-    :func:`pair_moments`).
+    :func:`pair_moments`); ``per_unit``: see :func:`checked_and_scaled`.
     """
     n_folds, seed = check_folds(n_folds, seed)
-    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2)
+    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2, per_unit=per_unit)
     split = folds(data.n, n_folds, seed)
     if n_folds == 1:
         everything = data.moments(full=full).covariance()
@@ -481,9 +516,11 @@ def streamed_cross_validated(name, source, target, n_folds, seed, fold_score, *,
 
 
 def streamed_fit_free(name, source, target, compute, *, higher_is_better: bool,
-                      min_stimuli: int = 2, full: bool = True) -> AlignmentResult:
-    """``compute(covariance)`` on all stimuli, from streamed moments (``full``: as above)."""
-    data = streamed(source, target, min_stimuli=min_stimuli)
+                      min_stimuli: int = 2, full: bool = True,
+                      per_unit: bool = False) -> AlignmentResult:
+    """``compute(covariance)`` on all stimuli, from streamed moments (``full``, ``per_unit``:
+    as above)."""
+    data = streamed(source, target, min_stimuli=min_stimuli, per_unit=per_unit)
     return data.result(name, [compute(data.moments(full=full).covariance())],
                        higher_is_better=higher_is_better)
 

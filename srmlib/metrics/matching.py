@@ -18,7 +18,7 @@ from ._core import (
     AlignmentResult,
     as_pair,
     check_flag,
-    constant_units,
+    checked_and_scaled,
     one_thread,
     pair_moments,
     streamed_cross_validated,
@@ -64,8 +64,8 @@ def correlation_matrix(source, target) -> np.ndarray:
     [[1.0], [0.0]]
     """
     x, y = as_pair(source, target, streaming=True)
-    for t, name in ((x, "source"), (y, "target")):
-        constant_units(t, name)  # checks that every value is finite
+    x, _ = checked_and_scaled(x, "source", per_unit=True)  # checks that every value is finite
+    y, _ = checked_and_scaled(y, "target", per_unit=True)
     return pair_moments(x, y, full=False).covariance().correlation()
 
 
@@ -140,7 +140,7 @@ def semi_matching(source, target, *, n_folds: int = 5, seed: int = 0) -> Alignme
         return float(held_out[best, np.arange(held_out.shape[1])].mean())
 
     return streamed_cross_validated("semi-matching", source, target, n_folds, seed, fold_score,
-                                    full=False)
+                                    full=False, per_unit=True)
 
 
 @one_thread
@@ -180,7 +180,7 @@ def soft_matching(source, target, *, n_folds: int = 5, seed: int = 0,
         return float(np.sum(plan * test.correlation()))
 
     return streamed_cross_validated("soft-matching", source, target, n_folds, seed, fold_score,
-                                    full=False)
+                                    full=False, per_unit=True)
 
 
 @one_thread
@@ -231,7 +231,7 @@ def soft_matching_distance(source, target, *, standardize: bool = True,
         return float(np.sqrt(max(np.sum(plan * cost), 0.0)))
 
     return streamed_fit_free("soft-matching distance", source, target, distance,
-                             higher_is_better=False, full=False)
+                             higher_is_better=False, full=False, per_unit=standardize)
 
 
 @one_thread

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse
 import torch
 
-from .._validation import check_int
+from .._validation import check_int, row_scale_exponents, times_power_of_two
 from ._core import BLOCK_ENTRIES, check_flag, one_thread, streamed
 
 __all__ = ["cknna", "mutual_knn", "nearest_neighbors"]
@@ -23,7 +23,14 @@ def _features(t: torch.Tensor, keep: np.ndarray, normalize: bool) -> torch.Tenso
     if len(keep) < t.shape[1]:
         t = t.index_select(1, torch.as_tensor(keep, device=t.device))
     if normalize:
-        t = torch.nn.functional.normalize(t, dim=1)
+        # Rows to unit length at any magnitude: each row beyond SAFE_EXPONENT binary orders of 1
+        # first times a power of two (exact), and no floor on the length (torch's normalize
+        # divides rows shorter than 1e-12 by 1e-12). A zero row stays zero.
+        scale = row_scale_exponents(t)
+        if scale is not None:
+            t = times_power_of_two(t, -scale[:, None])
+        norm = t.norm(2, dim=1, keepdim=True)
+        t = t / torch.where(norm > 0, norm, torch.ones_like(norm))
     return t
 
 

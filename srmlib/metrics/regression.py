@@ -108,7 +108,8 @@ def linear_predictivity(source, target, *, n_folds: int = 5, seed: int = 0,
     score = check_choice(score, "score", SCORES)
     direction = check_choice(direction, "direction", DIRECTIONS)
     n_folds, seed = check_folds(n_folds, seed)
-    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2)
+    # z-scored inside folds: invariant to each unit's scale, which may then differ wildly
+    data = streamed(source, target, min_stimuli=4 if n_folds > 1 else 2, per_unit=True)
     split, fold_moments = _fold_moments(data, n_folds, seed)
 
     forward_side = (data.x, data.keep_x, data.y, data.keep_y)

@@ -137,6 +137,22 @@ def _cca(xx, yy, xy):
     return np.clip(rho[:rank], 0.0, 1.0), ix @ u[:, :rank]
 
 
+def _unit_variances(c):
+    """``(xx, yy, xy)`` of ``c`` as correlations: each unit scaled to unit variance.
+
+    Canonical correlations do not depend on each unit's scale, but the pseudo-inverse's cut-off
+    (``inverse_sqrt``: eigenvalues below ``1e-10`` times the largest) does: on raw covariances a
+    unit some 300,000 times smaller than another (a variance ratio below ``1e-10``) was cut as
+    if it were no direction at all. On correlations the cut-off meets only real rank
+    deficiency.
+    """
+    sx = np.sqrt(np.maximum(np.diag(c.xx), 0.0))
+    sy = np.sqrt(np.maximum(np.diag(c.yy), 0.0))
+    sx[sx == 0] = 1.0
+    sy[sy == 0] = 1.0
+    return c.xx / np.outer(sx, sx), c.yy / np.outer(sy, sy), c.xy / np.outer(sx, sy)
+
+
 @one_thread
 def canonical_correlations(source, target) -> np.ndarray:
     """Canonical correlations of two representations, in descending order.
@@ -153,8 +169,8 @@ def canonical_correlations(source, target) -> np.ndarray:
     -------
     ndarray, shape (min(rank_source, rank_target),)
     """
-    c = streamed(source, target).moments().covariance()
-    return _cca(c.xx, c.yy, c.xy)[0]
+    c = streamed(source, target, per_unit=True).moments().covariance()
+    return _cca(*_unit_variances(c))[0]
 
 
 @one_thread
@@ -176,8 +192,8 @@ def mean_cca(source, target):
         A similarity, one value on all stimuli.
     """
     return streamed_fit_free("mean cca", source, target,
-                             lambda c: float(np.mean(_cca(c.xx, c.yy, c.xy)[0])),
-                             higher_is_better=True)
+                             lambda c: float(np.mean(_cca(*_unit_variances(c))[0])),
+                             higher_is_better=True, per_unit=True)
 
 
 def _top_components(cov: np.ndarray, variance: float) -> np.ndarray:

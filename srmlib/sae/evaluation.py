@@ -15,7 +15,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from .._random import stream
-from .._validation import as_float_tensor, check_int, check_real, check_real_in
+from .._validation import as_float_tensor, check_int, check_real, check_real_in, unit_rows
 from .base import SparseAutoencoder, as_activations
 
 __all__ = ["FeatureMatch", "MatchingNull", "SAEEvaluation", "evaluate_sae", "match_features",
@@ -278,10 +278,7 @@ def matching_null(true_features, n_atoms: int, *, n_dictionaries: int = 999,
 
 
 def _unit_rows(vectors, name: str) -> np.ndarray:
-    v = as_float_tensor(vectors, name, ndim=2).cpu().double().numpy()
-    lengths = np.linalg.norm(v, axis=1, keepdims=True)
-    if np.any(lengths == 0):
-        raise ValueError(f"{name} has zero rows: {np.flatnonzero(lengths == 0).tolist()}")
-    return v / lengths
+    """Rows of ``vectors`` as float64 unit vectors, at any length (see :func:`unit_rows`)."""
+    return unit_rows(as_float_tensor(vectors, name, ndim=2).cpu().double().numpy(), name)
 
 
