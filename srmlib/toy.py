@@ -67,7 +67,7 @@ from tqdm.auto import tqdm
 from ._random import torch_seed
 from ._threads import torch_threads
 from ._validation import (check_choice, check_int, check_optimiser, check_progress, check_real,
-                          check_real_array, check_seed, diverged, rescaled,
+                          check_real_array, check_real_in, check_seed, diverged, rescaled,
                           times_power_of_two)
 
 __all__ = [
@@ -653,10 +653,11 @@ def _unit(d: np.ndarray, tiny: float) -> tuple[np.ndarray, np.ndarray, np.ndarra
     Rescaled first, so that the squares of directions beyond about 1e154 or below 1e-154 neither
     overflow nor underflow; ``tiny`` still applies to the true lengths.
     """
+    tiny = check_real_in(tiny, "tiny", 0)
     d, e = rescaled(d)
     norms = np.linalg.norm(d, axis=1)
-    with np.errstate(over="ignore"):
-        ok = (norms if e == 0 else times_power_of_two(norms, e)) > tiny
+    with np.errstate(over="ignore"):  # compared in the rescaled units: nothing underflows
+        ok = norms > (tiny if e == 0 else times_power_of_two(np.float64(tiny), -e))
     ok &= norms > 0  # a row over 2**1074 times shorter than the longest is zero once rescaled
     safe = np.where(ok, norms, 1.0)
     return d, d / safe[:, None], ok, e
@@ -797,10 +798,14 @@ def neuron_top_share(directions, *, tiny: float = 1e-12) -> np.ndarray:
     -------
     ndarray, shape (n_hidden,)
     """
-    d = as_directions(directions)
+    tiny = check_real_in(tiny, "tiny", 0)
+    d, e = rescaled(as_directions(directions))  # exact; squares neither overflow nor underflow
     positive2 = np.maximum(d, 0.0) ** 2  # (feature, neuron)
     total = positive2.sum(axis=0)
-    return np.where(total > tiny, positive2.max(axis=0) / np.where(total > tiny, total, 1.0), 0.0)
+    with np.errstate(over="ignore"):  # compared in the rescaled units: nothing underflows
+        ok = total > (tiny if e == 0 else times_power_of_two(np.float64(tiny), -2 * e))
+    ok &= total > 0
+    return np.where(ok, positive2.max(axis=0) / np.where(ok, total, 1.0), 0.0)
 
 
 def classify_neurons(directions, *, threshold: float = 0.9, dead_norm: float = 0.1) -> np.ndarray:

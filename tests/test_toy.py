@@ -550,3 +550,18 @@ def test_the_single_feature_configurations_are_stationary():
             _, grad = toy._two_feature_loss_and_grad(np.array(params), points, weights,
                                                      np.array([1.0, r]))
             np.testing.assert_allclose(grad, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("tiny, error", [("a", TypeError), (True, TypeError),
+                                         (float("nan"), ValueError), (-1.0, ValueError)])
+def test_tiny_is_checked_by_name(tiny, error):
+    for fn in (toy.feature_dimensionality, toy.interference, toy.neuron_top_share):
+        with pytest.raises(error, match="tiny"):
+            fn(np.eye(2), tiny=tiny)
+
+
+def test_neuron_top_share_is_the_same_at_any_scale():
+    w = np.random.default_rng(0).normal(size=(6, 4))
+    expected = toy.neuron_top_share(w)
+    for scale in (2.0**-900, 1e-170, 1e170, 2.0**900):
+        np.testing.assert_allclose(toy.neuron_top_share(w * scale, tiny=0), expected, rtol=1e-12)
