@@ -212,6 +212,7 @@ def exercises_of(text: str) -> list[dict]:
         prose = " ".join(line.strip() for line in body.splitlines()
                          if line.strip() and not line.lstrip().startswith(":"))
         prose = re.sub(r"^\*\*[^*]+\*\*\s*", "", prose)  # "**Predict before you run.**": the kind says it
+        prose = plain_references(prose, text)
         solution = re.search(r"\{solution-start\}\s*" + re.escape(label.group(1)) + r"\b(.*?)\{solution-end\}",
                              text[match.end():], re.S)
         code = solution.group(1) if solution else ""
@@ -219,6 +220,18 @@ def exercises_of(text: str) -> list[dict]:
                 else "self-checking" if "exercises.check_" in code else "open")
         found.append({"label": label.group(1), "summary": first_sentence(prose), "kind": kind})
     return found
+
+
+def plain_references(prose: str, text: str) -> str:
+    """Cross-references in an exercise's prose as plain text (the list links only exercises):
+    ``{ref}`label``` becomes the title of the section it names, in quotes."""
+    def title(match: re.Match) -> str:
+        target = match.group(2)
+        if "<" in target:  # {ref}`text <label>`
+            return target.split("<")[0].strip()
+        heading = re.search(r"^\(" + re.escape(target) + r"\)=\s*\n#+\s+(.+)$", text, re.M)
+        return f"\"{heading.group(1).strip()}\"" if heading else "an earlier section"
+    return re.sub(r"\{(ref|numref|doc)\}`([^`]+)`", title, prose)
 
 
 def first_sentence(prose: str) -> str:
