@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..runs import load_grid
 from ._checks import Prediction, as_array, check_callable, fail, hint
 
 
@@ -34,6 +33,8 @@ def check_grid_points(fn: Callable) -> None:
         On the first wrong list of runs, naming the grid and, for common mistakes, what went
         wrong.
     """
+    from ..runs import load_grid  # here, not at the top: `import srmlib` stays free of runs
+
     check_callable(fn, "fn")
     cases = [
         ({"n_dims": [4, 8], "seed": [0, 1, 2]}, {"quick": True}),
