@@ -156,3 +156,14 @@ def test_importing_plotting_loads_no_widgets():
             "assert 'srmlib.widgets' not in sys.modules and 'ipywidgets' not in sys.modules, "
             "sorted(m for m in sys.modules if 'widget' in m)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def test_importing_srmlib_loads_no_metrics_libraries():
+    """``import srmlib`` stays light (every chapter and run pays for it): scikit-learn and POT
+    load only when a metric or an exercise that needs them runs."""
+    heavy = ["sklearn", "ot", "srmlib.metrics", "srmlib.alignment"]
+    code = "import sys, srmlib; print([m for m in sys.argv[1:] if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code, *heavy], capture_output=True, text=True,
+                          cwd=PACKAGE.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

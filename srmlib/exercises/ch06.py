@@ -11,8 +11,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..alignment import paired_difference
-from ..metrics import cka, semi_matching
 from ._checks import Prediction, as_array, check_callable, fail, hint
 
 
@@ -53,6 +51,7 @@ def check_semi_matching(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong score, naming the case and, for common mistakes, what went wrong.
     """
+    from ..metrics import semi_matching  # here: `import srmlib` stays light (sklearn, POT)
     from scipy.optimize import linear_sum_assignment
 
     check_callable(fn, "fn")
@@ -120,6 +119,7 @@ def check_cka(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong value, naming the case and, for common mistakes, what went wrong.
     """
+    from ..metrics import cka
     check_callable(fn, "fn")
     rng = np.random.default_rng(seed)
     n = 200
@@ -195,6 +195,7 @@ def check_paired_difference(fn: Callable, *, seed: int = 0) -> None:
     AssertionError
         On the first wrong triple, naming the case and, for common mistakes, what went wrong.
     """
+    from ..alignment import paired_difference
     from scipy import special, stats
 
     check_callable(fn, "fn")
