@@ -45,12 +45,12 @@ Shared handling, by every metric:
 
 Scale and devices: every metric takes numpy arrays or torch tensors. The semi- and
 soft-matching scores, the soft-matching, permutation, Procrustes and shape distances, the CCA
-family and CKA need only second moments of the data, which they sum over blocks of stimuli on
-the input's device (a CUDA tensor is reduced on its GPU) in float64: memory beyond the inputs
-is a few ``units x units`` matrices, whatever the number of stimuli (100,000 stimuli by 1,024
-units: see ``benchmarks/metrics.py`` for the times and the peak). The nearest-neighbour metrics
-also stream, in blocks of stimuli, with time growing as ``n_stimuli^2``. Linear predictivity
-(scikit-learn) and RSA (``n_stimuli^2`` dissimilarities) work on CPU copies.
+family, CKA and linear predictivity need only second moments of the data, which they sum over
+blocks of stimuli on the input's device (a CUDA tensor is reduced on its GPU) in float64:
+memory beyond the inputs is a few ``units x units`` matrices, whatever the number of stimuli
+(100,000 stimuli by 1,024 units: see ``benchmarks/metrics.py`` for the times and the peak). The
+nearest-neighbour metrics also stream, in blocks of stimuli, with time growing as
+``n_stimuli^2``. RSA (``n_stimuli^2`` dissimilarities) works on a CPU copy.
 
 Magnitude: every metric gives the same value for an input of any finite scale (each side may
 have its own). A side whose largest value lies beyond about ``1e+-77`` (float32: ``4e+-10``),
